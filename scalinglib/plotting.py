@@ -1,0 +1,136 @@
+"""One plotting style for the book: colour-blind-safe colours, labelled log axes.
+
+Colours follow the Okabe-Ito palette (safe for the common forms of colour
+blindness). Token multipliers M get colours, model sizes get markers, training
+sets get their own colours, so that a reader learns one code for every chapter.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .data import DATASET_LABELS, MODEL_LABELS
+
+__all__ = [
+    "OKABE_ITO",
+    "M_COLORS",
+    "DATASET_COLORS",
+    "SIZE_MARKERS",
+    "AXIS_LABELS",
+    "use_style",
+    "style",
+    "m_color",
+    "size_marker",
+    "dataset_label",
+    "size_label",
+    "log_axes",
+]
+
+#: Okabe & Ito (2008) colour-blind-safe palette.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+}
+
+#: Colour of each token multiplier M of the testbed (sequential, dark = more over-trained).
+M_VALUES = (5, 10, 20, 40, 80, 160, 320, 640)
+_m_cmap = mpl.colormaps["cividis"]
+M_COLORS = {m: mpl.colors.to_hex(_m_cmap(i / (len(M_VALUES) - 1) * 0.92)) for i, m in enumerate(M_VALUES)}
+
+DATASET_COLORS = {"c4_original": OKABE_ITO["blue"], "rpj": OKABE_ITO["vermillion"], "rw_original": OKABE_ITO["green"]}
+
+#: Marker of each model size.
+SIZE_MARKERS = {
+    "d=96_l=8_h=4": "o",
+    "d=512_l=8_h=4": "s",
+    "d=576_l=24_h=8": "^",
+    "d=1024_l=24_h=8": "D",
+    "open_lm_1b": "P",
+    "open_lm_7b": "*",
+}
+
+#: Axis labels with units.
+AXIS_LABELS = {
+    "C": "training compute C (FLOPs)",
+    "N": "parameters N",
+    "D": "training tokens D",
+    "M": "token multiplier M = D / N",
+    "loss": "loss L (nats/token)",
+    "reducible": "reducible loss L - E (nats/token)",
+    "err": "average top-1 error",
+    "err_subset": "17-task average top-1 error",
+    "err_avg": "46-task average top-1 error",
+    "rel_error": "relative prediction error (%)",
+}
+
+_RC = {
+    "figure.figsize": (6.4, 4.2),
+    "figure.dpi": 110,
+    "savefig.dpi": 150,
+    "axes.prop_cycle": mpl.cycler(color=[OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "sky", "purple", "yellow", "black")]),
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8.5,
+    "legend.frameon": False,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "lines.markersize": 6,
+}
+
+
+def use_style() -> None:
+    """Apply the book's matplotlib style for the rest of the session."""
+    mpl.rcParams.update(_RC)
+
+
+@contextmanager
+def style():
+    """The book's style, for a ``with`` block only."""
+    with mpl.rc_context(_RC):
+        yield
+
+
+def m_color(M: float) -> str:
+    """Colour of token multiplier M (nearest testbed value)."""
+    key = min(M_VALUES, key=lambda m: abs(np.log(m) - np.log(M)))
+    return M_COLORS[key]
+
+
+def size_marker(model: str) -> str:
+    return SIZE_MARKERS.get(model, "o")
+
+
+def size_label(model: str) -> str:
+    return MODEL_LABELS.get(model, model)
+
+
+def dataset_label(dataset: str) -> str:
+    return DATASET_LABELS.get(dataset, dataset)
+
+
+def log_axes(ax: plt.Axes, x: str | None = None, y: str | None = None, logx: bool = True, logy: bool = True) -> plt.Axes:
+    """Log-scale the axes and label them from :data:`AXIS_LABELS` (or the text given)."""
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    if x is not None:
+        ax.set_xlabel(AXIS_LABELS.get(x, x))
+    if y is not None:
+        ax.set_ylabel(AXIS_LABELS.get(y, y))
+    return ax
