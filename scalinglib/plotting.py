@@ -134,3 +134,47 @@ def log_axes(ax: plt.Axes, x: str | None = None, y: str | None = None, logx: boo
     if y is not None:
         ax.set_ylabel(AXIS_LABELS.get(y, y))
     return ax
+
+
+# ----------------------------------------------------------------------------- chapters 1-4
+# Legend helpers and per-training-set panels used by chapters 1-4 (added by the chapters 1-4 helper).
+
+from matplotlib.lines import Line2D  # noqa: E402
+
+
+def size_handles(models, color: str = "0.35", **kw) -> list:
+    """Legend handles: one marker per model size (grey unless ``color`` is given)."""
+    return [
+        Line2D([], [], ls="none", marker=size_marker(m), color=color, label=size_label(m), **kw) for m in models
+    ]
+
+
+def m_handles(Ms, marker: str = "o", **kw) -> list:
+    """Legend handles: one colour per token multiplier M, labelled "M = ..."."""
+    return [Line2D([], [], ls="none", marker=marker, color=m_color(M), label=f"M = {M:g}", **kw) for M in Ms]
+
+
+def legend_outside(fig: plt.Figure, handles: list, ncol: int | None = None, title: str | None = None, loc: str = "lower center"):
+    """One legend for the whole figure, outside the panels so it covers no data.
+
+    Uses matplotlib's ``"outside ..."`` locations, which need a figure made with
+    ``layout="constrained"`` (as :func:`dataset_panels` does). ``loc`` is e.g.
+    ``"lower center"`` (below the panels) or ``"right upper"``.
+    """
+    ncol = ncol or min(len(handles), 6)
+    return fig.legend(handles=handles, loc=f"outside {loc}", ncol=ncol, title=title, frameon=False)
+
+
+def dataset_panels(datasets, sharex: bool = True, sharey: bool = True, height: float = 3.6, width: float = 3.9):
+    """A row of panels, one per training set, titled with its name.
+
+    Returns ``(fig, axes)`` with ``axes`` a list in the order of ``datasets``.
+    """
+    fig, axes = plt.subplots(
+        1, len(datasets), figsize=(width * len(datasets), height), sharex=sharex, sharey=sharey, squeeze=False,
+        layout="constrained",
+    )
+    axes = list(axes[0])
+    for ax, ds in zip(axes, datasets):
+        ax.set_title(dataset_label(ds))
+    return fig, axes
