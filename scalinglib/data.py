@@ -218,9 +218,9 @@ def _read_json(file: Path) -> dict:
         raise DataError(f"cannot parse JSON in {str(file)!r}: {exc}") from exc
 
 
-def _field(obj: dict, keys: Iterable[str], file: Path):
+def _field(obj: dict, keys: Iterable[str], file: Path, prefix: str = ""):
     cur = obj
-    trail = []
+    trail = [prefix] if prefix else []
     for key in keys:
         trail.append(key)
         if not isinstance(cur, dict) or key not in cur:
@@ -250,19 +250,19 @@ def _parse_model(file: Path) -> dict:
     doc = _read_json(file)
     hp = _field(doc, ["hyperparameters"], file)
     dataset = _field(doc, ["dataset_name"], file)
-    model = Path(str(_field(hp, ["model"], file))).stem
-    mult = _number(_field(hp, ["chinchilla_multiplier"], file), "hyperparameters.chinchilla_multiplier", file, True)
+    model = Path(str(_field(hp, ["model"], file, "hyperparameters"))).stem
+    mult = _number(_field(hp, ["chinchilla_multiplier"], file, "hyperparameters"), "hyperparameters.chinchilla_multiplier", file, True)
     expected_stem = f"{dataset}-{model}-{mult}"
     if file.stem != expected_stem:
         raise DataError(f"file name {file.name!r} does not match its contents ({expected_stem}.json)")
     row: dict = {
         "dataset": dataset,
         "model": model,
-        "params": _number(_field(hp, ["params"], file), "hyperparameters.params", file, True),
+        "params": _number(_field(hp, ["params"], file, "hyperparameters"), "hyperparameters.params", file, True),
         "params_no_embed": _number(
-            _field(hp, ["params_no_embed"], file), "hyperparameters.params_no_embed", file, True
+            _field(hp, ["params_no_embed"], file, "hyperparameters"), "hyperparameters.params_no_embed", file, True
         ),
-        "D": _number(_field(hp, ["tokens"], file), "hyperparameters.tokens", file, True),
+        "D": _number(_field(hp, ["tokens"], file, "hyperparameters"), "hyperparameters.tokens", file, True),
         "multiplier": mult,
     }
     results = _field(doc, ["results"], file)
@@ -270,7 +270,7 @@ def _parse_model(file: Path) -> dict:
         raise DataError(f"field 'results' in {str(file)!r} is not a list")
     seen = set()
     for i, res in enumerate(results):
-        vd = _field(res, ["val_data"], file)
+        vd = _field(res, ["val_data"], file, f"results[{i}]")
         if not isinstance(vd, list) or not vd:
             raise DataError(f"field 'results[{i}].val_data' in {str(file)!r} is empty")
         name = _eval_name(str(vd[0]))
@@ -284,7 +284,7 @@ def _parse_model(file: Path) -> dict:
             ("loss_sequences_lower_95", f"loss_{name}_lower95"),
             ("loss_sequences_upper_95", f"loss_{name}_upper95"),
         ):
-            row[col] = _number(_field(res, [key], file), f"results[{i}].{key}", file, True)
+            row[col] = _number(_field(res, [key], file, f"results[{i}]"), f"results[{i}].{key}", file, True)
     missing = [e for e in EVAL_SETS if e not in seen]
     if missing:
         raise DataError(f"evaluation set {missing[0]!r} missing from 'results' in {str(file)!r}")
