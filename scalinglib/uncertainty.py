@@ -1,0 +1,564 @@
+r"""Bootstrap intervals for the fitted parameters and for predictions.
+
+Two resampling schemes (Efron & Tibshirani, 1993; Davison & Hinkley, 1997):
+
+* **pairs** — resample the fitting runs with replacement. Replicate b refits the law
+  with multinomial counts :math:`w_b \sim \mathrm{Mult}(n, 1/n)` as weights,
+  :math:`\min \sum_i w_{bi} (y_i - f(x_i; \theta))^2`, which is the fit on the
+  resampled table (a run drawn twice counts twice).
+* **residual** — keep the inputs, resample the residuals of the point fit:
+  :math:`y^*_{bi} = \hat y_i + s\, r_{j(b,i)}` with :math:`j` uniform on 1..n and the
+  small-sample inflation :math:`s = \sqrt{n / (n - p)}` (p parameters), which undoes
+  the shrinkage of least-squares residuals. Preferable for small fits, where a pairs
+  resample often leaves out the one run that identifies a parameter.
+
+Percentile intervals: the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of
+the replicates.
+
+Speed. For the one-exponent laws (over-training, compute, error) and the ``lsq``
+objective the refits are vectorised on top of variable projection: for a fixed
+exponent the weighted NNLS with free intercept is solved in closed form from the
+weighted moments of the features, so the profile SSE of all B replicates on the
+whole exponent grid is a handful of matrix products (B chunked to bound memory).
+Each replicate's exponent is then refined inside its bracketing grid cell by a
+vectorised golden-section search (all replicates at once, 48 steps: the bracket
+shrinks by 0.618^48 ~ 1e-10), never ending worse than its grid point, and the linear
+coefficients follow by :func:`scalinglib.fit._profile`. About 1,000 refits of the
+paper's default configuration (loss law and error law) take well under a second.
+The Chinchilla law (two exponents) and the ``huber_log`` objective use a loop of
+the ordinary fits (about 20-60 ms per Chinchilla ``lsq`` refit, so ~1 min per 1,000).
+
+Degenerate resamples. A pairs resample with fewer distinct runs than the law has
+parameters, or with a single distinct M for the over-training law (or a single N or
+D for Chinchilla), cannot identify the law. Such resamples are **redrawn** (the
+count is kept in :attr:`Bootstrap.n_redrawn`); the bootstrap distribution is thus
+conditional on an identifiable resample. If fewer than 0.1% of draws are usable a
+:class:`~scalinglib.fit.FitError` says so. In the loop path a replicate whose fit
+reports ``identified=False`` is redrawn as well.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .fit import (
+    SEARCH_BOXES,
+    FitError,
+    FitResult,
+    FitWarning,
+    _compute_problem,
+    _error_problem,
+    _overtraining_problem,
+    _profile,
+    fit_chinchilla,
+    fit_compute,
+    fit_error,
+    fit_overtraining,
+)
+from .laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
+
+__all__ = ["Bootstrap", "ConfigBootstrap", "bootstrap", "bootstrap_config", "percentile_interval"]
+
+_LAW_CLASSES = {c.__name__: c for c in (ChinchillaLaw, OvertrainingLaw, ComputeLaw, ErrorLaw)}
+_KIND = {"OvertrainingLaw": "overtraining", "ComputeLaw": "compute", "ErrorLaw": "error", "ChinchillaLaw": "chinchilla"}
+_NPARAMS = {"overtraining": 4, "compute": 3, "error": 3, "chinchilla": 5}
+#: replicates per chunk of the vectorised grid stage (bounds memory: chunk x grid x p^2 floats)
+_CHUNK = 256
+_GOLDEN_STEPS = 48
+_MAX_DRAW_ROUNDS = 200
+
+
+def percentile_interval(samples: np.ndarray, level: float = 0.95, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval: the (1 - level)/2 and (1 + level)/2 quantiles along ``axis``."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    q = np.quantile(np.asarray(samples, dtype=float), [(1 - level) / 2, (1 + level) / 2], axis=axis)
+    return q[0], q[1]
+
+
+# ----------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """Bootstrap replicates of one fitted law.
+
+    Attributes
+    ----------
+    law
+        Class name of the law (``"OvertrainingLaw"``, ``"ErrorLaw"``, ...).
+    method
+        ``"pairs"`` or ``"residual"``.
+    seed
+        Seed of the ``numpy`` Generator (same seed, same replicates).
+    point
+        Parameters of the original fit.
+    samples
+        Parameter name -> array (B,) of replicate values.
+    n_redrawn
+        Resamples rejected as degenerate (see the module docstring) and redrawn.
+    n_on_edge, n_active
+        Replicates whose exponent is within one grid cell of the search box's edge,
+        and replicates with a non-negativity constraint active (coefficient = 0).
+    """
+
+    law: str
+    method: str
+    seed: int | None
+    point: dict[str, float]
+    samples: dict[str, np.ndarray]
+    n_redrawn: int = 0
+    n_on_edge: int = 0
+    n_active: int = 0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n_boot(self) -> int:
+        return int(next(iter(self.samples.values())).size)
+
+    def law_batch(self):
+        """One law object whose parameters are column arrays (B, 1): its ``predict``
+        broadcasts to (B, k) for k inputs (vectorised over replicates)."""
+        cls = _LAW_CLASSES[self.law]
+        return cls(*[self.samples[n][:, None] for n in cls.names])
+
+    def laws(self) -> list:
+        """The B replicate laws as ordinary law objects."""
+        cls = _LAW_CLASSES[self.law]
+        cols = [self.samples[n] for n in cls.names]
+        return [cls(*[float(c[b]) for c in cols]) for b in range(self.n_boot)]
+
+    def predict(self, *x) -> np.ndarray:
+        """Replicate predictions, array (B, k), for inputs of length k (as the law's ``predict``)."""
+        xs = [np.atleast_1d(np.asarray(v, dtype=float)) for v in x]
+        return np.asarray(self.law_batch().predict(*xs))
+
+    def intervals(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
+        """Percentile interval of every parameter: name -> (low, high)."""
+        out = {}
+        for name, s in self.samples.items():
+            lo, hi = percentile_interval(s, level)
+            out[name] = (float(lo), float(hi))
+        return out
+
+    def predict_interval(self, *x, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """Percentile interval of the prediction at each input: (low (k,), high (k,))."""
+        return percentile_interval(self.predict(*x), level, axis=0)
+
+
+# ----------------------------------------------------------------------------- resampling
+
+
+def _kind(fit: FitResult) -> str:
+    name = type(fit.law).__name__
+    if name not in _KIND:
+        raise TypeError(f"no bootstrap for law {name}")
+    return _KIND[name]
+
+
+def _input_columns(kind: str, fit: FitResult) -> list[np.ndarray]:
+    keys = {"overtraining": ("C", "M"), "compute": ("C",), "error": ("L",), "chinchilla": ("N", "D")}[kind]
+    return [np.asarray(fit.inputs[k], dtype=float) for k in keys]
+
+
+def _group_ids(*cols: np.ndarray) -> np.ndarray:
+    """Integer id of each distinct value (rows of the stacked columns)."""
+    stacked = np.stack([np.round(np.log(np.abs(c) + 1e-300), 10) for c in cols], axis=-1)
+    _, ids = np.unique(stacked, axis=0, return_inverse=True)
+    return ids.ravel()
+
+
+def _n_distinct(counts: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Number of distinct groups present (count > 0) in each row of counts (B, n)."""
+    onehot = np.zeros((ids.size, int(ids.max()) + 1))
+    onehot[np.arange(ids.size), ids] = 1.0
+    return ((counts > 0).astype(float) @ onehot > 0).sum(axis=1)
+
+
+def _valid_pairs(kind: str, counts: np.ndarray, fit: FitResult) -> np.ndarray:
+    """Which pairs resamples identify the law (enough distinct runs, >= 2 distinct M / N / D)."""
+    cols = _input_columns(kind, fit)
+    ok = _n_distinct(counts, _group_ids(*cols)) >= _NPARAMS[kind]
+    if kind == "overtraining":
+        ok &= _n_distinct(counts, _group_ids(cols[1])) >= 2
+    if kind == "chinchilla":
+        ok &= (_n_distinct(counts, _group_ids(cols[0])) >= 2) & (_n_distinct(counts, _group_ids(cols[1])) >= 2)
+    return ok
+
+
+def _draw_pairs(kind: str, fit: FitResult, n_boot: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Multinomial counts (B, n) of identifiable pairs resamples, and how many were redrawn."""
+    n = fit.n_points
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+    bad = ~_valid_pairs(kind, counts, fit)
+    redrawn = int(bad.sum())
+    drawn = n_boot + redrawn
+    rounds = 0
+    while bad.any():
+        rounds += 1
+        if rounds > _MAX_DRAW_ROUNDS or drawn > 1000 * n_boot:
+            raise FitError(
+                f"pairs bootstrap: only {n_boot - bad.sum()} of {drawn} resamples of these {n} points identify "
+                f"the {kind} law; use method='residual'"
+            )
+        idx = np.flatnonzero(bad)
+        counts[idx] = rng.multinomial(n, np.full(n, 1.0 / n), size=idx.size)
+        still = ~_valid_pairs(kind, counts[idx], fit)
+        redrawn += int(still.sum())
+        drawn += idx.size
+        bad[:] = False
+        bad[idx[still]] = True
+    return counts, redrawn
+
+
+def _draw_residual(fit: FitResult, n_boot: int, rng: np.random.Generator, n_params: int) -> np.ndarray:
+    """Responses (B, n): fitted + inflated resampled residuals (log scale for huber_log fits)."""
+    n = fit.n_points
+    if n <= n_params:
+        raise FitError(
+            f"residual bootstrap needs more points than parameters ({n} points, {n_params} parameters): "
+            "the residuals are all zero"
+        )
+    s = np.sqrt(n / (n - n_params))
+    idx = rng.integers(0, n, size=(n_boot, n))
+    if fit.objective == "huber_log":
+        r = np.log(fit.y) - np.log(fit.predicted)
+        r = r - r.mean()
+        return fit.predicted[None, :] * np.exp(s * r[idx])
+    r = fit.residuals - fit.residuals.mean()
+    return fit.predicted[None, :] + s * r[idx]
+
+
+# ----------------------------------------------------------------------------- vectorised refits
+
+
+def _problem(kind: str, fit: FitResult, box):
+    cols = _input_columns(kind, fit)
+    if kind == "overtraining":
+        return _overtraining_problem(cols[0], cols[1], fit.y, box)
+    if kind == "compute":
+        return _compute_problem(cols[0], fit.y, box)
+    return _error_problem(cols[0], fit.y, box)
+
+
+def _nnls_sse(yy, r1, S11, r2=None, S22=None, S12=None, sw=1.0):
+    """SSE of the exact NNLS (free intercept) from centred weighted moments.
+
+    ``S = F_c' W F_c`` (entries S11, S22, S12), ``r = F_c' W y_c``, ``yy = y_c' W y_c``.
+    Same subset logic as :func:`scalinglib.fit._profile`: the best feasible
+    unconstrained solution over the column subsets (one or two columns). SSE only.
+    """
+    tol = 1e-13 * np.maximum(1.0, sw)
+    best = np.broadcast_to(yy, r1.shape).copy()
+    cols = [(r1, S11)] if r2 is None else [(r1, S11), (r2, S22)]
+    for r, Sjj in cols:
+        ok = Sjj > tol
+        gain = np.where(ok & (r >= 0), r * r / np.where(ok, Sjj, 1.0), 0.0)  # c = r / Sjj >= 0
+        np.minimum(best, yy - gain, out=best)
+    if r2 is not None:
+        det = S11 * S22 - S12 * S12
+        ok = det > 1e-10 * np.maximum(S11 * S22, 1e-300)
+        dsafe = np.where(ok, det, 1.0)
+        c1 = (S22 * r1 - S12 * r2) / dsafe
+        c2 = (S11 * r2 - S12 * r1) / dsafe
+        sse = yy - c1 * r1 - c2 * r2
+        np.copyto(best, sse, where=ok & (c1 >= 0) & (c2 >= 0) & (sse < best))
+    return np.maximum(best, 0.0)
+
+
+def _grid_argmin(F: np.ndarray, W: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Index of the grid point with the smallest weighted NNLS SSE, per replicate.
+
+    F (G, n, p) features on the grid; W, Y (B, n). The weighted moments are matrix
+    products with the features, which are centred first by their unweighted means
+    and scaled to max |F| = 1 (the intercept is free, so neither changes the fit;
+    both help conditioning).
+    """
+    G, n, p = F.shape
+    Fs = F - F.mean(axis=1, keepdims=True)
+    scale = np.max(np.abs(Fs), axis=1, keepdims=True)
+    Fs = Fs / np.where(scale > 0, scale, 1.0)
+    f1 = np.ascontiguousarray(Fs[..., 0].T)  # (n, G)
+    f2 = np.ascontiguousarray(Fs[..., 1].T) if p == 2 else None
+    out = np.empty(W.shape[0], dtype=int)
+    for s in range(0, W.shape[0], _CHUNK):
+        w = W[s : s + _CHUNK]
+        y = Y[s : s + _CHUNK]
+        y = y - y.mean(axis=1, keepdims=True)
+        inv = (1.0 / w.sum(axis=1))[:, None]
+        wy = w * y
+        my = wy.sum(axis=1)[:, None]
+        yy = np.sum(wy * y, axis=1)[:, None] - my * my * inv
+        m1 = w @ f1
+        S11 = w @ (f1 * f1) - m1 * m1 * inv
+        r1 = wy @ f1 - m1 * my * inv
+        if p == 2:
+            m2 = w @ f2
+            S22 = w @ (f2 * f2) - m2 * m2 * inv
+            S12 = w @ (f1 * f2) - m1 * m2 * inv
+            r2 = wy @ f2 - m2 * my * inv
+            sse = _nnls_sse(yy, r1, S11, r2, S22, S12, sw=1.0 / inv)
+        else:
+            sse = _nnls_sse(yy, r1, S11, sw=1.0 / inv)
+        out[s : s + _CHUNK] = np.argmin(sse, axis=1)
+    return out
+
+
+def _refine(prob, grid: np.ndarray, g: np.ndarray, W: np.ndarray, Y: np.ndarray):
+    """Golden-section search of each replicate's exponent inside [grid[g-1], grid[g+1]]."""
+
+    def f(x):
+        sse, _ = _profile(prob.features(x[:, None]), Y, W)
+        return sse
+
+    lo = grid[np.maximum(g - 1, 0)]
+    hi = grid[np.minimum(g + 1, grid.size - 1)]
+    x0 = grid[g]
+    f0 = f(x0)
+    phi = (np.sqrt(5.0) - 1.0) / 2.0
+    a, b = lo.copy(), hi.copy()
+    c = b - phi * (b - a)
+    d = a + phi * (b - a)
+    fc, fd = f(c), f(d)
+    for _ in range(_GOLDEN_STEPS):
+        left = fc < fd  # minimum in [a, d]
+        b = np.where(left, d, b)
+        a = np.where(left, a, c)
+        new_c = b - phi * (b - a)
+        new_d = a + phi * (b - a)
+        x_new = np.where(left, new_c, new_d)
+        f_new = f(x_new)
+        c, d, fc, fd = (
+            np.where(left, new_c, d),
+            np.where(left, c, new_d),
+            np.where(left, f_new, fd),
+            np.where(left, fc, f_new),
+        )
+    x = np.where(fc < fd, c, d)
+    fx = np.minimum(fc, fd)
+    worse = fx > f0  # the refinement must never be worse than its grid point
+    return np.where(worse, x0, x)
+
+
+def _vectorised(kind: str, fit: FitResult, W: np.ndarray, Y: np.ndarray):
+    """All replicates of a one-exponent lsq fit: (params dict, n_on_edge, n_active)."""
+    lo, hi = next(iter(fit.search_box.values()))
+    default = next(iter(SEARCH_BOXES[kind].values()))
+    npts = default[2]  # FitResult keeps only the box's bounds; use the default grid density
+    exp_name = next(iter(fit.search_box))
+    prob = _problem(kind, fit, {exp_name: (lo, hi, npts)})
+    grid = np.linspace(lo, hi, npts)
+    F = prob.features(grid[:, None])  # (G, n, p)
+    g = _grid_argmin(F, W, Y)
+    x = _refine(prob, grid, g, W, Y)
+    _, coef = _profile(prob.features(x[:, None]), Y, W)
+    cell = grid[1] - grid[0]
+    n_edge = int(np.sum((x <= lo + cell) | (x >= hi - cell)))
+    n_active = int(np.sum(np.any(coef[:, 1:] == 0.0, axis=1)))
+    names = type(fit.law).names
+    # every law here lists intercept, linear coefficient(s), then the exponent
+    values = list(coef.T) + [x]
+    return dict(zip(names, values)), n_edge, n_active
+
+
+def _refit_one(kind: str, fit: FitResult, cols: list[np.ndarray], y: np.ndarray) -> FitResult:
+    kw = {"objective": fit.objective}
+    if fit.delta is not None:
+        kw["delta"] = fit.delta
+    if kind == "overtraining":
+        return fit_overtraining(cols[0], cols[1], y, **kw)
+    if kind == "compute":
+        return fit_compute(cols[0], y, **kw)
+    if kind == "error":
+        return fit_error(cols[0], y, **kw)
+    return fit_chinchilla(cols[0], cols[1], y, **kw)
+
+
+def _loop(kind: str, fit: FitResult, method: str, n_boot: int, rng: np.random.Generator):
+    """Replicates by repeated ordinary fits (Chinchilla, huber_log). Unidentified refits are redrawn."""
+    cols = _input_columns(kind, fit)
+    names = type(fit.law).names
+    out = {k: np.empty(n_boot) for k in names}
+    n_edge = n_active = redrawn = 0
+    for b in range(n_boot):
+        for attempt in range(_MAX_DRAW_ROUNDS):
+            if method == "pairs":
+                counts, extra = _draw_pairs(kind, fit, 1, rng)
+                redrawn += extra
+                reps = counts[0].astype(int)
+                xs = [np.repeat(c, reps) for c in cols]
+                y = np.repeat(fit.y, reps)
+            else:
+                xs = cols
+                y = _draw_residual(fit, 1, rng, _NPARAMS[kind])[0]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FitWarning)
+                try:
+                    res = _refit_one(kind, fit, xs, y)
+                except FitError:
+                    res = None
+            if res is not None and res.identified:
+                break
+            redrawn += 1
+        else:
+            raise FitError(f"{kind} bootstrap: could not draw an identifiable resample in {_MAX_DRAW_ROUNDS} tries")
+        for k, v in res.law.params.items():
+            out[k][b] = v
+        n_edge += bool(res.on_edge)
+        n_active += bool(res.active_constraints)
+    return out, n_edge, n_active, redrawn
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def bootstrap(fit: FitResult, n_boot: int = 1000, method: str = "pairs", seed: int | None = 0) -> Bootstrap:
+    """Bootstrap replicates of a fit (see the module docstring for the two schemes).
+
+    Parameters
+    ----------
+    fit
+        A :class:`~scalinglib.fit.FitResult` of any law.
+    n_boot
+        Number of replicates B.
+    method
+        ``"pairs"`` (resample runs) or ``"residual"`` (resample residuals; for small fits).
+    seed
+        Seed of ``numpy.random.default_rng``; the same seed gives the same replicates.
+
+    Raises
+    ------
+    FitError
+        When the original fit is not identified, when a residual bootstrap has no
+        residual degrees of freedom, or when almost no pairs resample identifies the law.
+    """
+    return _bootstrap(fit, n_boot, method, np.random.default_rng(seed), seed)
+
+
+def _bootstrap(fit: FitResult, n_boot: int, method: str, rng: np.random.Generator, seed) -> Bootstrap:
+    if method not in ("pairs", "residual"):
+        raise ValueError(f"method must be 'pairs' or 'residual', got {method!r}")
+    if int(n_boot) < 2:
+        raise ValueError(f"n_boot must be at least 2, got {n_boot!r}")
+    n_boot = int(n_boot)
+    kind = _kind(fit)
+    if not fit.identified:
+        raise FitError(f"the {kind} fit is not identified by its points; its bootstrap would be meaningless")
+    notes = []
+    if kind != "chinchilla" and fit.objective == "lsq":
+        if method == "pairs":
+            W, redrawn = _draw_pairs(kind, fit, n_boot, rng)
+            Y = np.broadcast_to(fit.y, W.shape)
+        else:
+            Y = _draw_residual(fit, n_boot, rng, _NPARAMS[kind])
+            W = np.ones_like(Y)
+            redrawn = 0
+        samples, n_edge, n_active = _vectorised(kind, fit, W, Y)
+    else:
+        samples, n_edge, n_active, redrawn = _loop(kind, fit, method, n_boot, rng)
+    if redrawn:
+        notes.append(f"{redrawn} degenerate resamples redrawn")
+    if n_edge:
+        notes.append(f"{n_edge} of {n_boot} replicates have the exponent on the edge of the search box")
+    if n_active:
+        notes.append(f"{n_active} of {n_boot} replicates have a non-negativity constraint active")
+    return Bootstrap(
+        law=type(fit.law).__name__,
+        method=method,
+        seed=seed,
+        point=dict(fit.law.params),
+        samples={k: np.asarray(v, dtype=float) for k, v in samples.items()},
+        n_redrawn=redrawn,
+        n_on_edge=n_edge,
+        n_active=n_active,
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class ConfigBootstrap:
+    """Joint bootstrap of a configuration's loss law and error law.
+
+    Replicate b pairs loss-law replicate b with error-law replicate b (drawn
+    independently), and a target's error is propagated through both stages:
+    ``err_b = Err_b(L_b(C, M))``.
+    """
+
+    fitted: object  # scalinglib.paper.ConfigFit
+    loss: Bootstrap
+    error: Bootstrap
+    targets: pd.DataFrame = field(repr=False)
+
+    @property
+    def config(self):
+        return self.fitted.config
+
+    def predict(self, C, M) -> tuple[np.ndarray, np.ndarray]:
+        """Replicate predictions (B, k) of loss and of error (two-stage) at compute C, multiplier M."""
+        loss = self.loss.predict(C, M)
+        err = np.asarray(self.error.law_batch().predict(loss))
+        return loss, err
+
+    def target_intervals(self, level: float = 0.95) -> pd.DataFrame:
+        """Per target: point predictions, percentile intervals and observations.
+
+        Columns: dataset, model, N, M, C, loss_observed, loss_predicted, loss_low,
+        loss_high, err_observed, err_predicted, err_low, err_high.
+        """
+        t = self.targets
+        loss, err = self.predict(t["C"].to_numpy(), t["M"].to_numpy())
+        llo, lhi = percentile_interval(loss, level)
+        elo, ehi = percentile_interval(err, level)
+        lp = self.fitted.loss_law.predict(t["C"].to_numpy(), t["M"].to_numpy())
+        ep = self.fitted.error_law.predict(lp)
+        return pd.DataFrame(
+            {
+                "dataset": self.config.dataset,
+                "model": t["model"].to_numpy(),
+                "N": t["N"].to_numpy(),
+                "M": t["M"].to_numpy(),
+                "C": t["C"].to_numpy(),
+                "loss_observed": t["loss_observed"].to_numpy(),
+                "loss_predicted": lp,
+                "loss_low": llo,
+                "loss_high": lhi,
+                "err_observed": t["err_observed"].to_numpy(),
+                "err_predicted": ep,
+                "err_low": elo,
+                "err_high": ehi,
+            }
+        )
+
+
+def bootstrap_config(df: pd.DataFrame, config, n_boot: int = 1000, seed: int | None = 0, method: str = "pairs") -> ConfigBootstrap:
+    """Bootstrap the loss fit and the error fit of a configuration and propagate to its targets.
+
+    The two fits are resampled independently, each from its own stream spawned from
+    ``seed`` (``numpy.random.SeedSequence(seed).spawn(2)``).
+    """
+    from .paper import fit_config, select_runs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        fitted = fit_config(df, config)
+    ss = np.random.SeedSequence(seed)
+    r_loss, r_err = (np.random.default_rng(s) for s in ss.spawn(2))
+    loss = _bootstrap(fitted.loss_fit, n_boot, method, r_loss, seed)
+    error = _bootstrap(fitted.error_fit, n_boot, method, r_err, seed)
+    rows = select_runs(df, config.dataset, config.targets)
+    targets = pd.DataFrame(
+        {
+            "model": rows["model"].to_numpy(),
+            "N": rows["N"].to_numpy(float),
+            "M": rows["M"].to_numpy(float),
+            "C": rows["C"].to_numpy(float),
+            "loss_observed": rows[config.loss_col].to_numpy(float),
+            "err_observed": rows[config.err_col].to_numpy(float),
+        }
+    )
+    return ConfigBootstrap(fitted=fitted, loss=loss, error=error, targets=targets)
