@@ -178,3 +178,144 @@ def dataset_panels(datasets, sharex: bool = True, sharey: bool = True, height: f
     for ax, ds in zip(axes, datasets):
         ax.set_title(dataset_label(ds))
     return fig, axes
+
+
+def plain_ticks(ax: plt.Axes, x=None, y=None, fmt: str = "{:g}") -> plt.Axes:
+    """Put ticks at the given values of a log axis, labelled as plain numbers, minor labels off."""
+    for ticks, axis in ((x, ax.xaxis), (y, ax.yaxis)):
+        if ticks is None:
+            continue
+        axis.set_major_locator(mpl.ticker.FixedLocator(ticks))
+        axis.set_major_formatter(mpl.ticker.FixedFormatter([fmt.format(t) for t in ticks]))
+        axis.set_minor_formatter(mpl.ticker.NullFormatter())
+    return ax
+
+
+# ----------------------------------------------------------------------------- chapters 5-8
+# Labels, relative-error heatmaps and frontier lines used by chapters 5-8 (added by the chapters 5-8 helper).
+
+#: Readable names of the eight loss evaluation sets.
+EVAL_SET_LABELS = {
+    "openlm": "OpenLM eval",
+    "c4_val": "C4 eval",
+    "paloma_c4_en": "Paloma C4",
+    "paloma_dolma_100_programing_languages": "Paloma code (100 languages)",
+    "paloma_falcon-refinedweb": "Paloma RefinedWeb",
+    "paloma_ptb": "Paloma Penn Treebank",
+    "paloma_redpajama": "Paloma RedPajama",
+    "val_de-en_100": "German (de-en)",
+}
+
+#: Readable names of well-known downstream tasks (others: underscores become spaces).
+TASK_LABELS = {
+    "arc_easy": "ARC-Easy",
+    "arc_challenge": "ARC-Challenge",
+    "hellaswag": "HellaSwag (10-shot)",
+    "hellaswag_zeroshot": "HellaSwag (0-shot)",
+    "lambada_openai": "LAMBADA",
+    "piqa": "PIQA",
+    "copa": "COPA",
+    "coqa": "CoQA",
+    "boolq": "BoolQ",
+    "squad": "SQuAD",
+    "winograd": "Winograd",
+    "winogrande": "WinoGrande",
+    "mmlu": "MMLU (5-shot)",
+    "mmlu_zeroshot": "MMLU (0-shot)",
+    "commonsense_qa": "CommonsenseQA",
+    "openbook_qa": "OpenBookQA",
+    "pubmed_qa_labeled": "PubMedQA",
+    "siqa": "Social IQa",
+    "jeopardy": "Jeopardy",
+    "logi_qa": "LogiQA",
+    "math_qa": "MathQA",
+    "bbq": "BBQ",
+}
+
+#: Bin edges (in %) of the shared colour scale of relative-error heatmaps.
+REL_ERROR_BINS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
+
+
+def eval_set_label(name: str) -> str:
+    """Readable name of a loss evaluation set."""
+    return EVAL_SET_LABELS.get(name, name)
+
+
+def task_label(task: str) -> str:
+    """Readable name of a downstream task."""
+    return TASK_LABELS.get(task, task.replace("bigbench_", "BIG-bench ").replace("agi_eval_", "AGIEval ").replace("_", " "))
+
+
+def percent_axis(ax: plt.Axes, axis: str = "y", decimals: int | None = None) -> plt.Axes:
+    """Label an axis whose values are fractions as percentages (0.05 -> "5%")."""
+    fmt = mpl.ticker.PercentFormatter(xmax=1.0, decimals=decimals)
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    return ax
+
+
+def rel_error_norm(bins=REL_ERROR_BINS, cmap: str = "YlOrRd"):
+    """A shared (cmap, norm) pair for relative errors in %, binned at ``bins`` (values above the last bin saturate)."""
+    base = mpl.colormaps[cmap]
+    n = len(bins)  # n - 1 bins plus one "above" bin
+    colors = base(np.linspace(0.05, 0.95, n))
+    cm = mpl.colors.ListedColormap(colors[:-1])
+    cm.set_over(colors[-1])
+    norm = mpl.colors.BoundaryNorm(list(bins), cm.N)
+    return cm, norm
+
+
+def rel_error_heatmap(
+    ax: plt.Axes,
+    grid,
+    value: str,
+    fit_flag: str | None = None,
+    annotate: bool = True,
+    bins=REL_ERROR_BINS,
+    cmap: str = "YlOrRd",
+):
+    """Heatmap of a relative error over the (N, M) grid: rows N (small at the bottom), columns M.
+
+    ``grid`` is a tidy table with columns ``N``, ``M``, ``model`` and ``value``
+    (fractions; shown in %). Cells of runs with ``fit_flag`` True are outlined in
+    black (fitting runs); rows flagged ``is_target`` get a star after the number.
+    Missing (N, M) pairs are left blank. Returns the image (for a colour bar).
+    """
+    import pandas as pd  # local: the style module does not otherwise need pandas
+
+    cm, norm = rel_error_norm(bins, cmap)
+    Ns = sorted(grid["N"].unique())
+    Ms = sorted(grid["M"].unique())
+    table = grid.pivot_table(index="N", columns="M", values=value, aggfunc="first").reindex(index=Ns, columns=Ms)
+    img = ax.imshow(100 * table.to_numpy(), origin="lower", aspect="auto", cmap=cm, norm=norm)
+    names = grid.drop_duplicates("N").set_index("N")["model"]
+    ax.set_xticks(range(len(Ms)), [f"{m:g}" for m in Ms])
+    ax.set_yticks(range(len(Ns)), [size_label(names[n]) for n in Ns])
+    ax.set_xlabel(AXIS_LABELS["M"])
+    ax.set_ylabel("model size N")
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    for _, r in grid.iterrows():
+        i, j = Ns.index(r["N"]), Ms.index(r["M"])
+        v = 100 * r[value]
+        if annotate and pd.notna(v):
+            txt = f"{v:.1f}" if v < 99.5 else f"{v:.0f}"
+            if bool(r.get("is_target", False)):
+                txt += "*"
+            dark = v >= bins[min(4, len(bins) - 1)]
+            ax.text(j, i, txt, ha="center", va="center", fontsize=7, color="white" if dark else "black")
+        if fit_flag is not None and bool(r[fit_flag]):
+            ax.add_patch(mpl.patches.Rectangle((j - 0.47, i - 0.47), 0.94, 0.94, fill=False, lw=1.8, ec="black"))
+    return img
+
+
+def frontier_line(ax: plt.Axes, x, y, **kw):
+    """Draw an efficient frontier as a step line through points sorted by x (compute)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    order = np.argsort(x)
+    kw.setdefault("where", "post")
+    kw.setdefault("color", "0.25")
+    kw.setdefault("lw", 1.2)
+    kw.setdefault("zorder", 1)
+    return ax.step(x[order], y[order], **kw)
