@@ -36,6 +36,7 @@ __all__ = [
     "TARGET_LABELS",
     "target_label",
     "relative_error_grid",
+    "grid_summary",
     "task_predictions",
     "task_summary",
     "eval_set_predictions",
@@ -161,6 +162,41 @@ def relative_error_grid(
     out.insert(8, "loss_rel_error", out["loss_signed_rel_error"].abs())
     out.insert(12, "err_rel_error", out["err_signed_rel_error"].abs())
     return out.sort_values(["N", "M"], ignore_index=True)
+
+
+def grid_summary(grid: pd.DataFrame, within: float = 0.02, low_M: float = 5.0) -> pd.DataFrame:
+    """Summarise relative-error grids over the runs *not* used by each law.
+
+    One row per (dataset, quantity) with quantity ``"loss"`` (runs outside the loss
+    fit) or ``"error"`` (runs outside the error fit): ``runs`` counted, ``median``,
+    ``p90`` and ``max`` relative error, ``worst_run`` (size and M of the max),
+    ``share_within`` (fraction of runs within ``within``, 2 % by default),
+    ``median_low_M`` (runs at M = ``low_M``) and ``median_other_M`` (the rest).
+    ``grid`` is one or more outputs of :func:`relative_error_grid` concatenated.
+    """
+    rows = []
+    for ds, g in grid.groupby("dataset", sort=False):
+        for quantity, col, flag in (("loss", "loss_rel_error", "in_loss_fit"), ("error", "err_rel_error", "in_error_fit")):
+            h = g[~g[flag]]
+            if h.empty:
+                raise ValueError(f"dataset {ds!r}: every run is a fitting run; nothing to summarise")
+            worst = h.loc[h[col].idxmax()]
+            low = np.isclose(h["M"], low_M)
+            rows.append(
+                {
+                    "dataset": ds,
+                    "quantity": quantity,
+                    "runs": len(h),
+                    "median": float(h[col].median()),
+                    "p90": float(h[col].quantile(0.9)),
+                    "max": float(h[col].max()),
+                    "worst_run": f"{MODEL_LABELS.get(worst['model'], worst['model'])}, M = {worst['M']:g}",
+                    "share_within": float((h[col] <= within).mean()),
+                    "median_low_M": float(h.loc[low, col].median()) if low.any() else float("nan"),
+                    "median_other_M": float(h.loc[~low, col].median()),
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- chapter 6

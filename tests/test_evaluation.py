@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalinglib.data import EVAL_SETS, load_testbed, task_columns
+from scalinglib.data import EVAL_SETS, task_columns
 from scalinglib.evaluation import (
     compute_tradeoff,
     efficient_frontier,
@@ -20,8 +20,8 @@ from scalinglib.paper import default_config, fit_config, predict_targets, reprod
 
 
 @pytest.fixture(scope="module")
-def df():
-    return load_testbed()
+def df(testbed):
+    return testbed
 
 
 @pytest.fixture(scope="module")
