@@ -1,0 +1,78 @@
+# scalinglib: build the companion book and run the tests.
+#
+#   make book   create .venv (if needed), install scalinglib with the book and
+#               test extras, execute every notebook and build _build/html
+#               (warnings are errors, any failing cell fails the build)
+#   make test   make book, then run the test suite and the notebooks
+#   make clean  remove build outputs (keeps .venv); make distclean also removes .venv
+#
+# SCALINGLIB_DATA (the testbed's exp_data directory) is taken from the
+# environment; if unset, ../shared/testbed/exp_data next to this repository is
+# used when it exists, otherwise the library downloads the data into its cache.
+# SCALINGLIB_EXTERNAL (the Chinchilla points) defaults to ../shared/external likewise.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := book
+
+ROOT   := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+PYTHON ?= python3
+VENV   := $(ROOT)/.venv
+VPY    := $(VENV)/bin/python
+STAMP  := $(VENV)/.install.stamp
+BUILD  := $(ROOT)/_build
+
+DEFAULT_DATA := $(abspath $(ROOT)/../shared/testbed/exp_data)
+ifeq ($(strip $(SCALINGLIB_DATA)),)
+  ifneq ($(wildcard $(DEFAULT_DATA)/models),)
+    export SCALINGLIB_DATA := $(DEFAULT_DATA)
+  endif
+endif
+# Same for the Chinchilla points of Besiroglu et al. (SCALINGLIB_EXTERNAL).
+DEFAULT_EXTERNAL := $(abspath $(ROOT)/../shared/external)
+ifeq ($(strip $(SCALINGLIB_EXTERNAL)),)
+  ifneq ($(wildcard $(DEFAULT_EXTERNAL)/chinchilla_svg_extracted_data.csv),)
+    export SCALINGLIB_EXTERNAL := $(DEFAULT_EXTERNAL)
+  endif
+endif
+
+# Run kernels (myst-nb, nbval) with the project's interpreter, whatever
+# kernelspecs the user has installed elsewhere.
+RUN_ENV := PATH="$(VENV)/bin:$$PATH" JUPYTER_PATH="$(VENV)/share/jupyter" \
+           MPLBACKEND=Agg PYDEVD_DISABLE_FILE_VALIDATION=1
+
+.PHONY: venv book test clean distclean
+
+venv: $(STAMP)
+
+$(STAMP): $(ROOT)/pyproject.toml
+	@if [ ! -x "$(VPY)" ]; then \
+	  echo "Creating virtual environment in $(VENV)"; \
+	  $(PYTHON) -m venv "$(VENV)" || { echo "error: '$(PYTHON) -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }; \
+	fi
+	"$(VPY)" -m pip install --disable-pip-version-check -q -e "$(ROOT)[book,test]"
+	touch "$@"
+
+# The jupyter-cache is keyed on notebook sources only.  So that a change to the
+# library or to the data directory re-executes the notebooks, the cache (and
+# Sphinx's environment) is dropped whenever either changes.
+book: venv
+	@cd "$(ROOT)"; \
+	key=$$( { find scalinglib -type f ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum; \
+	          echo "data=$${SCALINGLIB_DATA:-} external=$${SCALINGLIB_EXTERNAL:-}"; } | sha256sum | cut -d' ' -f1 ); \
+	if [ "$$(cat "$(BUILD)/.scalinglib-cache-key" 2>/dev/null)" != "$$key" ]; then \
+	  echo "Library or data changed: clearing the notebook cache"; \
+	  rm -rf "$(BUILD)/.jupyter_cache" "$(BUILD)/.doctrees" "$(BUILD)/html"; \
+	  mkdir -p "$(BUILD)"; echo "$$key" > "$(BUILD)/.scalinglib-cache-key"; \
+	fi
+	@echo "SCALINGLIB_DATA=$${SCALINGLIB_DATA:-<unset: data will be downloaded>}"
+	cd "$(ROOT)" && $(RUN_ENV) "$(VENV)/bin/jupyter-book" build . -W -n --keep-going
+
+test: book
+	cd "$(ROOT)" && $(RUN_ENV) "$(VPY)" -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+
+clean:
+	rm -rf "$(BUILD)" "$(ROOT)/tests/artifacts"
+
+distclean: clean
+	rm -rf "$(VENV)" "$(ROOT)"/*.egg-info
