@@ -233,8 +233,10 @@ def task_predictions(
     DataFrame
         One row per (task, target): ``dataset, task, category, type, in_subset,
         chance_error, target, model, M, loss_observed, loss_predicted, loss_rel_error,
-        err_observed, err_predicted, err_rel_error, epsilon, k, gamma, error_fit_r2,
-        error_fit_rmse, error_fit_notes, chance_margin``. ``error_fit_r2`` is
+        err_observed, err_predicted, err_rel_error, err_rel_error_from_loss,
+        chance_rel_error, epsilon, k, gamma, error_fit_r2, error_fit_rmse,
+        error_fit_notes, chance_margin``. ``err_rel_error_from_loss`` applies the
+        task's error law to the target's *observed* loss (the second stage alone). ``error_fit_r2`` is
         1 - SSE/SST of the error law on its six runs; ``chance_margin`` is the largest
         accuracy margin over chance (chance error minus error) among the 0.154B runs
         of every training set in ``df`` (the paper kept the tasks where a 0.154B model
@@ -266,6 +268,7 @@ def task_predictions(
         col = f"err_{t}"
         efit = _quiet(fit_error, er[cfg.loss_col].to_numpy(), er[col].to_numpy())
         err_pred = efit.law.predict(loss_pred)
+        err_from_loss = efit.law.predict(loss_obs)
         chance = float(meta.loc[t, "chance_error"])
         margin = float(chance - chance_rows[col].min()) if len(chance_rows) else float("nan")
         for j, (_, r) in enumerate(tg.iterrows()):
@@ -287,6 +290,7 @@ def task_predictions(
                     "err_observed": eo,
                     "err_predicted": float(err_pred[j]),
                     "err_rel_error": abs(float(err_pred[j]) - eo) / eo if eo > 0 else float("nan"),
+                    "err_rel_error_from_loss": abs(float(err_from_loss[j]) - eo) / eo if eo > 0 else float("nan"),
                     "chance_rel_error": abs(chance - eo) / eo if eo > 0 else float("nan"),
                     "epsilon": efit.law.epsilon,
                     "k": efit.law.k,

@@ -246,9 +246,12 @@ def task_label(task: str) -> str:
     return TASK_LABELS.get(task, task.replace("bigbench_", "BIG-bench ").replace("agi_eval_", "AGIEval ").replace("_", " "))
 
 
-def percent_axis(ax: plt.Axes, axis: str = "y", decimals: int | None = None) -> plt.Axes:
-    """Label an axis whose values are fractions as percentages (0.05 -> "5%")."""
-    fmt = mpl.ticker.PercentFormatter(xmax=1.0, decimals=decimals)
+def percent_axis(ax: plt.Axes, axis: str = "y") -> plt.Axes:
+    """Label an axis whose values are fractions as percentages (0.05 -> "5%", 1e-4 -> "0.01%").
+
+    Works on linear and log axes (labels use the shortest exact form, ``{:g}``).
+    """
+    fmt = mpl.ticker.FuncFormatter(lambda v, _pos: f"{100 * v:.6g}%")
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
     return ax
 

@@ -11,6 +11,7 @@ from scalinglib.evaluation import (
     compute_tradeoff,
     efficient_frontier,
     eval_set_predictions,
+    grid_summary,
     relative_error_grid,
     task_predictions,
     task_summary,
@@ -231,3 +232,23 @@ def test_tradeoff_with_all_multipliers_includes_m5_runs(df):
     assert grid["reason"].iloc[0].startswith("too few runs")
     row = t[(t["m_max"] == 20.0) & ~t["is_default"]].iloc[0]
     assert row["n_loss_runs"] == 6 and row["status"] == "fitted"
+
+
+def test_grid_summary_counts_only_runs_outside_each_fit(df):
+    g = pd.concat([relative_error_grid(df, ds) for ds in ("rpj", "c4_original")], ignore_index=True)
+    s = grid_summary(g).set_index(["dataset", "quantity"])
+    assert s.loc[("rpj", "loss"), "runs"] == 35 - 5
+    assert s.loc[("rpj", "error"), "runs"] == 35 - 6
+    held = g[(g["dataset"] == "rpj") & ~g["in_loss_fit"]]
+    assert s.loc[("rpj", "loss"), "max"] == pytest.approx(held["loss_rel_error"].max())
+    assert s.loc[("rpj", "loss"), "worst_run"] == "0.079B, M = 5"
+    assert s.loc[("rpj", "loss"), "median_low_M"] > 5 * s.loc[("rpj", "loss"), "median_other_M"]
+
+
+def test_task_prediction_from_observed_loss_isolates_the_error_law(df, tasks_rpj):
+    row = tasks_rpj[(tasks_rpj["task"] == "arc_easy") & (tasks_rpj["model"] == "open_lm_7b")].iloc[0]
+    from scalinglib.laws import ErrorLaw
+
+    law = ErrorLaw(epsilon=row["epsilon"], k=row["k"], gamma=row["gamma"])
+    pred = float(law.predict(np.array([row["loss_observed"]]))[0])
+    assert row["err_rel_error_from_loss"] == pytest.approx(abs(pred - row["err_observed"]) / row["err_observed"])
