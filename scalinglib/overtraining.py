@@ -51,6 +51,7 @@ __all__ = [
     "optimal_multiplier",
     "chance_gaps",
     "split_summary",
+    "headroom_errors",
 ]
 
 #: The testbed's model names, smallest first.
@@ -488,3 +489,39 @@ def split_summary(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def headroom_errors(predictions: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+    r"""Add the error of a downstream prediction relative to the room below chance.
+
+    A relative error :math:`|\hat e - e| / e` flatters a split whose error stays near
+    chance: e is large and barely moves. Measured against the improvement over guessing,
+
+    .. math:: \text{headroom error} = |\hat e - e| / (e_\text{chance} - e),
+
+    it says which fraction of the model's gain over chance was mispredicted.
+
+    Parameters
+    ----------
+    predictions
+        Rows with ``downstream``, ``err_observed``, ``err_predicted`` (e.g.
+        :func:`scalinglib.paper.reproduce`).
+    meta
+        :func:`scalinglib.data.load_task_metadata`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``chance`` (:func:`chance_level` of the row's split) and
+        ``err_headroom_error`` (fraction). Raises ``ValueError`` for an observed error at
+        or above chance, where the measure is undefined.
+    """
+    _check_columns(predictions, ["downstream", "err_observed", "err_predicted"])
+    out = predictions.copy()
+    out["chance"] = [chance_level(meta, d) for d in out["downstream"]]
+    room = out["chance"] - out["err_observed"]
+    if (room <= 0).any():
+        i = int(np.flatnonzero((room <= 0).to_numpy())[0])
+        raise ValueError(f"row {i}: observed error {out['err_observed'].iloc[i]:.4g} is not below chance")
+    out["err_headroom_error"] = (out["err_predicted"] - out["err_observed"]).abs() / room
+    return out

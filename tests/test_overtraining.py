@@ -162,3 +162,24 @@ def test_split_summary_uses_the_default_error_law(df, meta):
     # the 17-task mean moves over a wider range than the 46-task mean
     wide = t.pivot(index="dataset", columns="split", values="err_range")
     assert (wide["avg_subset"] > 2 * wide["avg"]).all()
+
+
+def test_headroom_error_divides_the_miss_by_the_distance_to_chance(meta):
+    import pandas as pd
+
+    chance = ot.chance_level(meta, "avg_subset")
+    pred = pd.DataFrame({"downstream": ["avg_subset"], "err_observed": [0.5], "err_predicted": [0.52]})
+    out = ot.headroom_errors(pred, meta)
+    assert out["err_headroom_error"].item() == pytest.approx(0.02 / (chance - 0.5))
+    with pytest.raises(ValueError, match="not below chance"):
+        ot.headroom_errors(pred.assign(err_observed=0.95), meta)
+
+
+def test_headroom_error_favours_the_17_task_split_on_the_headline_targets(df, meta):
+    from scalinglib.paper import reproduce
+
+    out = ot.headroom_errors(reproduce(df), meta)
+    means = out.groupby("downstream")[["err_rel_error", "err_headroom_error"]].mean()
+    # plain relative error looks better for the 46-task mean, headroom error for the 17 tasks
+    assert means.loc["avg", "err_rel_error"] < means.loc["avg_subset", "err_rel_error"]
+    assert means.loc["avg_subset", "err_headroom_error"] < means.loc["avg", "err_headroom_error"]
