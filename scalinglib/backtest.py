@@ -92,30 +92,24 @@ def _runs(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
     return d
 
 
-def fitting_runs(df: pd.DataFrame, dataset: str, target: Run) -> BacktestTarget:
-    """The fitting runs of one target under the rule of the module docstring."""
-    d = _runs(df, dataset)
-    hit = d[(d["model"] == target.model) & np.isclose(d["M"], target.M)]
-    if len(hit) != 1:
-        raise KeyError(f"run {dataset}/{target.model}/M={target.M:g} not found in the testbed table")
-    C_t, N_t = float(hit["C"].iloc[0]), float(hit["N"].iloc[0])
+def _index(d: pd.DataFrame) -> dict[tuple[str, float], tuple[float, float]]:
+    """(model, M) -> (N, C) for one training set's runs."""
+    return {(str(m), float(M)): (float(n), float(c)) for m, M, n, c in zip(d["model"], d["M"], d["N"], d["C"])}
 
-    def row(model, M):
-        r = d[(d["model"] == model) & np.isclose(d["M"], M)]
-        return None if r.empty else r.iloc[0]
 
-    ladder = []
-    for m in SMALL_MODELS:
-        r = row(m, 20.0)
-        if r is not None and r["N"] < N_t and r["C"] < C_t:
-            ladder.append(Run(m, 20.0))
+def _rule(dataset: str, runs: dict, target: Run) -> BacktestTarget:
+    N_t, C_t = runs[(target.model, float(target.M))]
+    ladder = [Run(m, 20.0) for m in SMALL_MODELS if (m, 20.0) in runs and runs[(m, 20.0)][0] < N_t and runs[(m, 20.0)][1] < C_t]
     smallest = SMALL_MODELS[0]
-    cand = d[(d["model"] == smallest) & ~np.isclose(d["M"], 20.0) & (d["M"] <= ANCHOR_CAP) & (d["C"] < C_t)]
+    cand = sorted(
+        (M for (m, M), (_, c) in runs.items() if m == smallest and M != 20.0 and M <= ANCHOR_CAP and c < C_t),
+        reverse=True,
+    )
     anchors = []
-    for M in sorted(cand["M"], reverse=True):
+    for M in cand:
         if anchors and len(ladder) + len(anchors) >= MIN_LOSS_RUNS:
             break
-        anchors.append(Run(smallest, float(M)))
+        anchors.append(Run(smallest, M))
     loss_runs = tuple(ladder + anchors)
     reasons = []
     if len(ladder) < MIN_LADDER:
@@ -126,14 +120,22 @@ def fitting_runs(df: pd.DataFrame, dataset: str, target: Run) -> BacktestTarget:
         reasons.append("no cheaper over-trained anchor run: a single M cannot identify the over-training law")
     error_runs = loss_runs
     if ladder:
-        order = d.drop_duplicates("model").sort_values("N")
-        larger = order[order["N"] > float(d.loc[d["model"] == ladder[-1].model, "N"].iloc[0])]
-        if not larger.empty:
-            nxt = larger.iloc[0]
-            r = row(nxt["model"], 20.0)
-            if r is not None and nxt["N"] <= N_t and r["C"] < C_t:
-                error_runs = loss_runs + (Run(str(nxt["model"]), 20.0),)
+        sizes = sorted({(n, m) for (m, _), (n, _) in runs.items()})
+        top = runs[(ladder[-1].model, 20.0)][0]
+        larger = [(n, m) for n, m in sizes if n > top]
+        if larger:
+            n_next, m_next = larger[0]
+            if (m_next, 20.0) in runs and n_next <= N_t and runs[(m_next, 20.0)][1] < C_t:
+                error_runs = loss_runs + (Run(m_next, 20.0),)
     return BacktestTarget(dataset, target, C_t, loss_runs, error_runs, not reasons, "; ".join(reasons))
+
+
+def fitting_runs(df: pd.DataFrame, dataset: str, target: Run) -> BacktestTarget:
+    """The fitting runs of one target under the rule of the module docstring."""
+    runs = _index(_runs(df, dataset))
+    if (target.model, float(target.M)) not in runs:
+        raise KeyError(f"run {dataset}/{target.model}/M={target.M:g} not found in the testbed table")
+    return _rule(dataset, runs, target)
 
 
 def backtest_targets(df: pd.DataFrame, dataset: str, include_inapplicable: bool = False) -> list[BacktestTarget]:
@@ -144,7 +146,8 @@ def backtest_targets(df: pd.DataFrame, dataset: str, include_inapplicable: bool 
     the reason.
     """
     d = _runs(df, dataset).sort_values(["N", "M"])
-    out = [fitting_runs(df, dataset, Run(str(m), float(M))) for m, M in zip(d["model"], d["M"])]
+    runs = _index(d)
+    out = [_rule(dataset, runs, Run(str(m), float(M))) for m, M in zip(d["model"], d["M"])]
     return out if include_inapplicable else [t for t in out if t.applicable]
 
 
@@ -152,9 +155,9 @@ def backtest_table(df: pd.DataFrame, datasets: Sequence[str] = DATASETS) -> pd.D
     """One row per run of the testbed: applicable or not (with reason), fitting runs, compute ratios."""
     rows = []
     for ds in datasets:
-        d = _runs(df, ds)
+        runs = _index(_runs(df, ds))
         for t in backtest_targets(df, ds, include_inapplicable=True):
-            fitC = [float(select_runs(df, ds, [r])["C"].iloc[0]) for r in t.error_runs]
+            fitC = [runs[(r.model, r.M)][1] for r in t.error_runs]
             rows.append(
                 {
                     "dataset": ds,
