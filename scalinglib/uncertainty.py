@@ -20,11 +20,14 @@ objective the refits are vectorised on top of variable projection: for a fixed
 exponent the weighted NNLS with free intercept is solved in closed form from the
 weighted moments of the features, so the profile SSE of all B replicates on the
 whole exponent grid is a handful of matrix products (B chunked to bound memory).
-Each replicate's exponent is then refined inside its bracketing grid cell by a
-vectorised golden-section search (all replicates at once, 30 steps: the bracket
-shrinks by 0.618^30 ~ 5e-7, to ~1e-9 in the exponent, about the limit at which a
-sum of squares locates a minimum in double precision), never ending worse than its
-grid point, and the linear coefficients follow by :func:`scalinglib.fit._profile`. About 1,000 refits of the
+The grid has the search box of the fit and a fifth of the density of
+:data:`scalinglib.fit.SEARCH_BOXES` (300 points for eta, 400 for gamma; the profile
+is smooth, so this locates the basin), and each replicate's exponent is then
+refined inside its two bracketing grid cells by a vectorised golden-section search
+(all replicates at once, 36 steps: the bracket shrinks by 0.618^36 ~ 3e-8, to
+~1e-10 in the exponent, about the limit at which a sum of squares locates a minimum
+in double precision), never ending worse than its grid point; the linear
+coefficients follow by :func:`scalinglib.fit._profile`. About 1,000 refits of the
 paper's default configuration (loss law and error law) take well under a second.
 The Chinchilla law (two exponents) and the ``huber_log`` objective use a loop of
 the ordinary fits (about 20-60 ms per Chinchilla ``lsq`` refit, so ~1 min per 1,000).
@@ -70,7 +73,8 @@ _KIND = {"OvertrainingLaw": "overtraining", "ComputeLaw": "compute", "ErrorLaw":
 _NPARAMS = {"overtraining": 4, "compute": 3, "error": 3, "chinchilla": 5}
 #: replicates per chunk of the vectorised grid stage (bounds memory: chunk x grid x p^2 floats)
 _CHUNK = 256
-_GOLDEN_STEPS = 30
+_GOLDEN_STEPS = 36
+_COARSEN = 5
 _MAX_DRAW_ROUNDS = 200
 
 
@@ -272,6 +276,21 @@ def _nnls_sse(yy, r1, S11, r2=None, S22=None, S12=None, sw=1.0):
     return np.maximum(best, 0.0)
 
 
+def _small_matmul(A: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """A @ R for a short inner dimension, as a sum of outer products.
+
+    Avoids BLAS for (k, n) @ (n, m) with small n: multithreaded BLAS on tiny inner
+    dimensions is slow on a busy machine, a handful of vector operations is not.
+    """
+    n = A.shape[1]
+    if n > 32:
+        return A @ R
+    out = A[:, :1] * R[:1]
+    for i in range(1, n):
+        out += A[:, i : i + 1] * R[i : i + 1]
+    return out
+
+
 def _grid_argmin(F: np.ndarray, W: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """Index of the grid point with the smallest weighted NNLS SSE, per replicate.
 
@@ -295,14 +314,12 @@ def _grid_argmin(F: np.ndarray, W: np.ndarray, Y: np.ndarray) -> np.ndarray:
         w = W[s : s + _CHUNK]
         y = Y[s : s + _CHUNK]
         y = y - y.mean(axis=1, keepdims=True)
-        k = w.shape[0]
         inv = (1.0 / w.sum(axis=1))[:, None]
         wy = w * y
         my = wy.sum(axis=1)[:, None]
         yy = np.sum(wy * y, axis=1)[:, None] - my * my * inv
-        # one matrix product for all moments (few BLAS calls: cheap even on a busy machine)
-        P = np.concatenate([w, wy], axis=0) @ R
-        Pw, Pwy = P[:k], P[k:]
+        Pw = _small_matmul(w, R)
+        Pwy = _small_matmul(wy, R[:, : p * G])  # only the first-order moments are needed here
         m1 = Pw[:, :G]
         r1 = Pwy[:, :G] - m1 * my * inv
         if p == 2:
@@ -382,8 +399,9 @@ def _refine(prob, grid: np.ndarray, g: np.ndarray, W: np.ndarray, Y: np.ndarray)
 def _vectorised(kind: str, fit: FitResult, W: np.ndarray, Y: np.ndarray, grid_points: int | None = None):
     """All replicates of a one-exponent lsq fit: (params dict, n_on_edge, n_active)."""
     lo, hi = next(iter(fit.search_box.values()))
-    # FitResult keeps only the box's bounds; the grid density is the default one unless given
-    npts = int(grid_points or next(iter(SEARCH_BOXES[kind].values()))[2])
+    # FitResult keeps only the box's bounds; by default the grid is 5x coarser than the fit's
+    # (the bracketing cell is then searched to ~1e-9 by the golden-section refinement)
+    npts = int(grid_points or max(101, next(iter(SEARCH_BOXES[kind].values()))[2] // _COARSEN))
     if npts < 3:
         raise ValueError(f"grid_points must be at least 3, got {grid_points!r}")
     exp_name = next(iter(fit.search_box))
@@ -470,8 +488,7 @@ def bootstrap(
         Seed of ``numpy.random.default_rng``; the same seed gives the same replicates.
     grid_points
         Points of the exponent grid over the fit's search box (vectorised path);
-        default: the density of :data:`scalinglib.fit.SEARCH_BOXES`. Give a fit a
-        narrower ``box`` and fewer points for faster, equally fine grids.
+        default: a fifth of the density of :data:`scalinglib.fit.SEARCH_BOXES`.
 
     Raises
     ------
