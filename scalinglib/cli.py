@@ -1,8 +1,10 @@
-"""Command line: ``scalinglib reproduce`` and ``scalinglib fit``.
+"""Command line: ``scalinglib reproduce``, ``scalinglib fit`` and ``scalinglib plan``.
 
 ``scalinglib reproduce`` prints the paper's headline predictions (every training set,
 both downstream splits, both targets); ``scalinglib fit runs.csv --law ...`` fits a
-user's own runs. ``--json`` makes either print only JSON on stdout.
+user's own runs; ``scalinglib plan`` chooses N and D for a target loss or error.
+``--bootstrap B`` adds percentile intervals to ``fit`` and ``reproduce``. ``--json``
+makes each print only JSON on stdout.
 
 Exit status: 0 on success, 2 for bad input (command line, CSV, or data a law cannot
 be fitted to), 1 when the testbed cannot be loaded. Errors are one line on stderr,
@@ -119,6 +121,7 @@ def _add_reproduce_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentP
     p.add_argument("--json", action="store_true", help="print a JSON list of records instead of a table")
     p.add_argument("--data", metavar="DIR", default=None, help="testbed exp_data directory (default: $SCALINGLIB_DATA or download)")
     p.add_argument("--eval-set", default=DEFAULT_EVAL, choices=EVAL_SETS, help=f"loss evaluation set (default {DEFAULT_EVAL})")
+    _add_bootstrap_options(p, "add percentile intervals of predicted loss and error (two-stage bootstrap)")
     p.set_defaults(func=_cmd_reproduce)
     return p
 
@@ -174,11 +177,95 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     records, notes = _reproduce_records(args)
     for note in notes:
         print(f"{PROG}: note: {note}", file=sys.stderr)
+    if args.bootstrap:
+        _add_reproduce_intervals(args, records)
     if args.json:
         _emit_json(records)
     else:
         print(_reproduce_text(records, args.eval_set))
+        if args.bootstrap:
+            print("\n" + _reproduce_intervals_text(records, args))
     return 0
+
+
+# ----------------------------------------------------------------------------- bootstrap options
+
+
+def _add_bootstrap_options(p: argparse.ArgumentParser, what: str, method: bool = True) -> None:
+    g = p.add_argument_group("bootstrap")
+    g.add_argument("--bootstrap", metavar="B", type=_positive_int, default=0, help=f"B bootstrap replicates: {what}")
+    g.add_argument("--level", type=_level, default=0.95, help="interval level (default 0.95)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0; same seed, same intervals)")
+    if method:
+        g.add_argument(
+            "--bootstrap-method", choices=("pairs", "residual"), default="pairs",
+            help="pairs: resample runs (default); residual: resample residuals (for small fits)",
+        )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if v < 2:
+        raise argparse.ArgumentTypeError(f"need at least 2 replicates, got {v}")
+    return v
+
+
+def _level(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0.0 < v < 1.0:
+        raise argparse.ArgumentTypeError(f"the level must be in (0, 1), got {v}")
+    return v
+
+
+def _add_reproduce_intervals(args: argparse.Namespace, records: list[dict]) -> None:
+    """Add loss_predicted_low/high and err_predicted_low/high to each headline record."""
+    from .paper import default_config
+    from .uncertainty import bootstrap_config
+
+    df = load_testbed(args.data)
+    cache: dict = {}
+    for r in records:
+        key = (r["dataset"], r["downstream"])
+        if key not in cache:
+            cfg = default_config(r["dataset"], args.eval_set, r["downstream"])
+            cb, _ = _run_capturing(
+                lambda: bootstrap_config(df, cfg, n_boot=args.bootstrap, seed=args.seed, method=args.bootstrap_method)
+            )
+            cache[key] = cb.target_intervals(args.level)
+        t = cache[key]
+        row = t[(t["model"] == r["model"]) & (t["M"] == r["M"])].iloc[0]
+        r["loss_predicted_low"] = float(row["loss_low"])
+        r["loss_predicted_high"] = float(row["loss_high"])
+        r["err_predicted_low"] = float(row["err_low"])
+        r["err_predicted_high"] = float(row["err_high"])
+
+
+def _reproduce_intervals_text(records: Sequence[dict], args: argparse.Namespace) -> str:
+    headers = ["training set", "split", "target", "M", "loss pred.", "loss interval", "err pred.", "err interval"]
+    rows = [
+        [
+            DATASET_LABELS.get(r["dataset"], r["dataset"]),
+            SPLIT_LABELS.get(r["downstream"], r["downstream"]),
+            MODEL_LABELS.get(r["model"], r["model"]),
+            f"{r['M']:g}",
+            f"{r['loss_predicted']:.4f}",
+            f"[{r['loss_predicted_low']:.4f}, {r['loss_predicted_high']:.4f}]",
+            f"{r['err_predicted']:.4f}",
+            f"[{r['err_predicted_low']:.4f}, {r['err_predicted_high']:.4f}]",
+        ]
+        for r in records
+    ]
+    title = (
+        f"{100 * args.level:g}% percentile intervals from {args.bootstrap} {args.bootstrap_method} bootstrap "
+        f"replicates (seed {args.seed}); the error interval propagates the loss replicates through the error law."
+    )
+    return title + "\n\n" + _format_table(headers, rows, [False, False, False] + [True] * 5)
 
 
 # ----------------------------------------------------------------------------- fit
@@ -208,6 +295,7 @@ def _add_fit_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         ("--err-col", "err", "downstream error"),
     ):
         cols.add_argument(flag, metavar="NAME", default=default, help=f"column of {what} (default {default!r})")
+    _add_bootstrap_options(p, "add percentile intervals of every parameter")
     p.set_defaults(func=_cmd_fit)
     return p
 
@@ -283,10 +371,135 @@ def _fit_text(result: FitResult, runs: UserRuns) -> str:
 def _cmd_fit(args: argparse.Namespace) -> int:
     runs = _load_fit_runs(args)
     result = _fit_runs(runs, args.objective)
+    boot = _bootstrap_fit(args, result, runs) if args.bootstrap else None
     if args.json:
-        _emit_json(_fit_payload(result, runs))
+        payload = _fit_payload(result, runs)
+        if boot is not None:
+            payload["intervals"] = {k: [lo, hi] for k, (lo, hi) in boot.intervals(args.level).items()}
+            payload["bootstrap"] = {
+                "n_boot": boot.n_boot, "method": boot.method, "seed": args.seed, "level": args.level,
+                "n_redrawn": boot.n_redrawn, "notes": list(boot.notes),
+            }
+        _emit_json(payload)
     else:
         print(_fit_text(result, runs))
+        if boot is not None:
+            width = max(len(k) for k in result.params)
+            print(
+                f"{100 * args.level:g}% intervals ({boot.n_boot} {boot.method} bootstrap replicates, seed {args.seed}"
+                + (f"; {boot.n_redrawn} degenerate resamples redrawn" if boot.n_redrawn else "") + "):"
+            )
+            for k, (lo, hi) in boot.intervals(args.level).items():
+                print(f"  {k.ljust(width)} in [{lo:.6g}, {hi:.6g}]")
+    return 0
+
+
+def _bootstrap_fit(args: argparse.Namespace, result: FitResult, runs: UserRuns):
+    """Bootstrap a user's fit; a :class:`FitError` (unidentified fit, no residuals) names the file."""
+    from .uncertainty import bootstrap
+
+    try:
+        boot, _ = _run_capturing(lambda: bootstrap(result, args.bootstrap, args.bootstrap_method, seed=args.seed))
+    except FitError as exc:
+        raise FitError(f"{runs.file}: bootstrap: {exc}") from None
+    return boot
+
+
+# ----------------------------------------------------------------------------- plan
+
+
+def _add_plan_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "plan",
+        help="plan a training run: N and D reaching a target loss or error at least total FLOPs",
+        description=(
+            "Choose the model size N and training tokens D that reach a target loss (or downstream "
+            "error) with the fewest training FLOPs 6ND plus inference FLOPs 2NT (Sardana et al. 2023). "
+            "The law is the paper's default configuration fitted on a testbed training set "
+            "(--dataset), or a law fitted on your own runs (--csv with --law)."
+        ),
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", choices=("c4_original", "rpj", "rw_original"), help="fit the default configuration of this training set")
+    src.add_argument("--csv", metavar="FILE", help="fit your own runs (columns as for `scalinglib fit`)")
+    tgt = p.add_mutually_exclusive_group(required=True)
+    tgt.add_argument("--target-loss", type=float, metavar="L", help="the loss to reach")
+    tgt.add_argument("--target-err", type=float, metavar="E", help="the average top-1 error to reach (with --dataset)")
+    p.add_argument("--downstream", choices=("avg", "avg_subset"), default="avg_subset",
+                   help="error split for --target-err: avg (46 tasks) or avg_subset (17 tasks, default)")
+    p.add_argument("--inference-tokens", type=float, default=0.0, metavar="T", help="tokens to be served at inference (default 0)")
+    p.add_argument("--law", choices=("overtraining", "chinchilla"), default=None, help="law to fit to --csv")
+    p.add_argument("--objective", default="lsq", choices=tuple(OBJECTIVES), help="objective of the --csv fit (default lsq)")
+    p.add_argument("--data", metavar="DIR", default=None, help="testbed exp_data directory (default: $SCALINGLIB_DATA or download)")
+    p.add_argument("--eval-set", default=DEFAULT_EVAL, choices=EVAL_SETS, help=f"loss evaluation set (default {DEFAULT_EVAL})")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    cols = p.add_argument_group("column names (with --csv)")
+    for flag, default, what in (
+        ("--n-col", "N", "parameters N"),
+        ("--d-col", "D", "training tokens D"),
+        ("--m-col", "M", "token multiplier M = D / N"),
+        ("--c-col", "C", "training FLOPs C"),
+        ("--loss-col", "loss", "loss"),
+    ):
+        cols.add_argument(flag, metavar="NAME", default=default, help=f"column of {what} (default {default!r})")
+    p.set_defaults(func=_cmd_plan, err_col="err")
+    return p
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from .planning import PlanError, plan_for_error, plan_for_loss
+
+    if args.csv is not None:
+        if args.law is None:
+            raise UserDataError("plan --csv needs --law overtraining or --law chinchilla")
+        if args.target_err is not None:
+            raise UserDataError("--target-err needs a downstream error law: use --dataset (a CSV fit has only a loss law)")
+        runs = _load_fit_runs(args)
+        loss_law = _fit_runs(runs, args.objective).law
+        source = f"{args.law} law fitted ({args.objective}) to {runs.file}"
+        error_law = None
+    else:
+        if args.law is not None:
+            raise UserDataError("--law applies to --csv; with --dataset the paper's default configuration is fitted")
+        from .paper import default_config, fit_config
+
+        df = load_testbed(args.data)
+        cfg = default_config(args.dataset, args.eval_set, args.downstream)
+        fitted, _ = _run_capturing(lambda: fit_config(df, cfg))
+        loss_law, error_law = fitted.loss_law, fitted.error_law
+        source = f"default configuration of {DATASET_LABELS.get(args.dataset, args.dataset)} (loss on {args.eval_set})"
+    try:
+        if args.target_err is not None:
+            plan = plan_for_error(error_law, loss_law, args.target_err, args.inference_tokens)
+        else:
+            plan = plan_for_loss(loss_law, args.target_loss, args.inference_tokens)
+    except PlanError as exc:
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    if args.json:
+        out = {k: float(v) for k, v in plan.as_dict().items()}
+        out.update(inference_tokens=float(args.inference_tokens), target_err=args.target_err, source=source)
+        _emit_json(out)
+        return 0
+    target = (
+        f"average top-1 error {args.target_err:g} ({SPLIT_LABELS[args.downstream]} split) = loss {plan.target_loss:.4f}"
+        if args.target_err is not None
+        else f"loss {plan.target_loss:.4f}"
+    )
+    print(
+        "\n".join(
+            [
+                f"law:             {source}",
+                f"target:          {target}; inference tokens T = {args.inference_tokens:.4g}",
+                f"parameters N:    {plan.N:.4g}",
+                f"tokens D:        {plan.D:.4g}",
+                f"tokens/param M:  {plan.M:.4g}",
+                f"training FLOPs:  {plan.train_flops:.4g}  (6 N D)",
+                f"inference FLOPs: {plan.inference_flops:.4g}  (2 N T)",
+                f"total FLOPs:     {plan.total_flops:.4g}",
+            ]
+        )
+    )
     return 0
 
 
@@ -302,6 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_reproduce_parser(sub)
     _add_fit_parser(sub)
+    _add_plan_parser(sub)
     return parser
 
 

@@ -1,0 +1,131 @@
+"""Command-line extras: `fit --bootstrap`, `reproduce --bootstrap`, `scalinglib plan`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scalinglib.cli import main
+from scalinglib.paper import default_config, fit_config
+from scalinglib.planning import plan_for_error, plan_for_loss
+
+PLAN_KEYS = ("N", "D", "M", "train_flops", "inference_flops", "total_flops")
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def runs_csv(testbed, tmp_path):
+    """The small RedPajama runs (N, D, loss) as a user's CSV."""
+    d = testbed[(testbed["dataset"] == "rpj") & (testbed["N"] < 1e9)]
+    path = tmp_path / "runs.csv"
+    d[["N", "D", "loss_c4_val"]].rename(columns={"loss_c4_val": "loss"}).to_csv(path, index=False)
+    return path
+
+
+def test_fit_bootstrap_json_adds_an_interval_per_parameter_around_the_estimate(capsys, runs_csv):
+    code, out, err = _run(capsys, "fit", str(runs_csv), "--law", "overtraining", "--bootstrap", "200", "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert set(payload["intervals"]) == set(payload["params"]) == {"E", "a", "b", "eta"}
+    for k, (lo, hi) in payload["intervals"].items():
+        assert lo <= payload["params"][k] <= hi, k
+    assert payload["bootstrap"]["n_boot"] == 200 and payload["bootstrap"]["level"] == 0.95
+
+
+def test_fit_bootstrap_is_reproducible_with_the_seed_and_narrower_at_a_lower_level(capsys, runs_csv):
+    base = ("fit", str(runs_csv), "--law", "overtraining", "--bootstrap", "100", "--json", "--bootstrap-method", "residual")
+    a = json.loads(_run(capsys, *base, "--seed", "3")[1])["intervals"]
+    b = json.loads(_run(capsys, *base, "--seed", "3")[1])["intervals"]
+    c = json.loads(_run(capsys, *base, "--seed", "3", "--level", "0.5")[1])["intervals"]
+    assert a == b
+    assert all(c[k][0] >= a[k][0] and c[k][1] <= a[k][1] for k in a)
+
+
+def test_fit_bootstrap_text_lists_intervals(capsys, runs_csv):
+    code, out, _ = _run(capsys, "fit", str(runs_csv), "--law", "overtraining", "--bootstrap", "50", "--level", "0.9")
+    assert code == 0
+    assert "90% intervals (50 pairs bootstrap replicates, seed 0" in out
+    assert "eta in [" in out
+
+
+def test_fit_bootstrap_rejects_bad_options(capsys, runs_csv):
+    assert _run(capsys, "fit", str(runs_csv), "--law", "overtraining", "--bootstrap", "1")[0] == 2
+    assert _run(capsys, "fit", str(runs_csv), "--law", "overtraining", "--bootstrap", "10", "--level", "95")[0] == 2
+
+
+def test_reproduce_bootstrap_json_adds_interval_keys_around_the_predictions(capsys, data_dir):
+    code, out, err = _run(capsys, "reproduce", "--bootstrap", "50", "--seed", "1", "--json", "--data", str(data_dir))
+    assert code == 0, err
+    records = json.loads(out)
+    assert len(records) == 12
+    for r in records:
+        assert r["loss_predicted_low"] <= r["loss_predicted"] <= r["loss_predicted_high"]
+        assert r["err_predicted_low"] <= r["err_predicted"] <= r["err_predicted_high"]
+
+
+def test_plan_dataset_json_matches_the_library(capsys, testbed, data_dir):
+    code, out, err = _run(
+        capsys, "plan", "--dataset", "rpj", "--target-loss", "2.4", "--inference-tokens", "1e12", "--json", "--data", str(data_dir)
+    )
+    assert code == 0, err
+    payload = json.loads(out)
+    assert set(PLAN_KEYS) <= set(payload)
+    fitted = fit_config(testbed, default_config("rpj"))
+    ref = plan_for_loss(fitted.loss_law, 2.4, 1e12)
+    for k in PLAN_KEYS:
+        assert payload[k] == pytest.approx(getattr(ref, k), rel=1e-9)
+
+
+def test_plan_for_an_error_target_uses_the_chosen_split(capsys, testbed, data_dir):
+    code, out, err = _run(
+        capsys, "plan", "--dataset", "c4_original", "--target-err", "0.62", "--downstream", "avg", "--json", "--data", str(data_dir)
+    )
+    assert code == 0, err
+    fitted = fit_config(testbed, default_config("c4_original", downstream="avg"))
+    ref = plan_for_error(fitted.error_law, fitted.loss_law, 0.62)
+    assert json.loads(out)["total_flops"] == pytest.approx(ref.total_flops, rel=1e-9)
+
+
+def test_plan_text_prints_sizes_and_flops(capsys, data_dir):
+    code, out, _ = _run(capsys, "plan", "--dataset", "rw_original", "--target-loss", "2.4", "--data", str(data_dir))
+    assert code == 0
+    for label in ("parameters N:", "tokens D:", "tokens/param M:", "training FLOPs:", "inference FLOPs:", "total FLOPs:"):
+        assert label in out
+
+
+def test_plan_from_a_users_csv(capsys, runs_csv):
+    code, out, err = _run(capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-loss", "2.3", "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["train_flops"] == pytest.approx(6 * payload["N"] * payload["D"])
+    assert payload["inference_flops"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (("--dataset", "rpj", "--target-loss", "1.0"), "unreachable"),
+        (("--dataset", "rpj", "--target-err", "0.99"), "unreachable"),
+        (("--dataset", "rpj", "--target-loss", "2.4", "--inference-tokens", "-5"), "inference_tokens"),
+    ],
+)
+def test_plan_unreachable_or_bad_targets_exit_2_with_a_message(capsys, data_dir, argv, message):
+    code, out, err = _run(capsys, "plan", *argv, "--data", str(data_dir))
+    assert code == 2
+    assert message in err and out == ""
+
+
+def test_plan_csv_needs_a_law_and_cannot_take_an_error_target(capsys, runs_csv):
+    code, _, err = _run(capsys, "plan", "--csv", str(runs_csv), "--target-loss", "2.3")
+    assert code == 2 and "--law" in err
+    code, _, err = _run(capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-err", "0.5")
+    assert code == 2 and "--dataset" in err
+    # exactly one source and one target
+    assert _run(capsys, "plan", "--target-loss", "2.3")[0] == 2
+    assert _run(capsys, "plan", "--dataset", "rpj")[0] == 2
