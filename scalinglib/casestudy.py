@@ -1,0 +1,409 @@
+r"""Analyses behind the "Beyond the paper" chapters (uncertainty, choice of law, your own runs, planning).
+
+Small functions that the chapters 9-12 of the book call; each returns a table.
+
+* :func:`huber_log_objective` and :func:`refit_huber_log` — the Chinchilla Approach-3
+  objective :math:`\sum_i w_i\, \mathrm{Huber}_\delta(\ln y_i - \ln f(x_i; \theta))` at a
+  given law, and one BFGS descent of it from a given law (a *warm start*).
+* :func:`bootstrap_huber` — bootstrap replicates of a ``huber_log`` fit, each refitted by
+  :func:`refit_huber_log` from the point estimate. The full multi-start fit of
+  :func:`scalinglib.fit.fit_chinchilla` takes seconds per refit; a warm start takes tens of
+  milliseconds, so a few hundred replicates fit in a book chapter. The result is the
+  same :class:`scalinglib.uncertainty.Bootstrap` object as the library's bootstrap.
+* :func:`exclude_highest_losses`, :func:`parameter_sets` — the selection of runs used by
+  Besiroglu et al. (2024) and a comparison of published parameter sets with ours.
+* :func:`huber_backtest` — held-out loss predictions of the over-training law fitted with
+  the ``huber_log`` objective, in the format of :func:`scalinglib.backtest.compare_laws`.
+* :func:`interval_table` — parameter intervals of several bootstraps side by side.
+* :func:`inference_sweep` — inference-aware plans (Sardana et al., 2023) over a range of
+  inference demands, with the saving over the compute-optimal run and bootstrap intervals.
+
+A warm start finds the optimum of the basin it starts in. For bootstrap replicates the
+point estimate is a natural start (a replicate is a small perturbation of the data); the
+tests check it against the full multi-start fit.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from .data import DATASETS, DEFAULT_EVAL, MODEL_LABELS
+from .fit import FitResult, FitWarning, fit_overtraining, huber
+from .laws import ChinchillaLaw, OvertrainingLaw
+
+__all__ = [
+    "huber_log_objective",
+    "refit_huber_log",
+    "bootstrap_huber",
+    "exclude_highest_losses",
+    "parameter_sets",
+    "log_residuals",
+    "huber_backtest",
+    "interval_table",
+    "inference_sweep",
+]
+
+Law = ChinchillaLaw | OvertrainingLaw
+
+
+# ----------------------------------------------------------------------------- Huber objective
+
+
+def _columns(law: Law, x1, x2) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The two power-law bases of a law: (u1, u2, shared exponent) with f = E + c1 exp(e1 u1) + c2 exp(e2 u2)."""
+    x1 = np.asarray(x1, dtype=float)
+    x2 = np.asarray(x2, dtype=float)
+    if isinstance(law, ChinchillaLaw):  # x1 = N, x2 = D
+        return -np.log(x1), -np.log(x2), False
+    if isinstance(law, OvertrainingLaw):  # x1 = C, x2 = M
+        lc, lm = np.log(x1), np.log(x2)
+        return lm - lc, -(lm + lc), True
+    raise TypeError(f"expected a ChinchillaLaw or OvertrainingLaw, got {type(law).__name__}")
+
+
+def huber_log_objective(law: Law, x1, x2, y, delta: float = 1e-3, weights=None) -> float:
+    r"""Approach-3 objective of ``law`` on points: :math:`\sum_i w_i \mathrm{Huber}_\delta(\ln y_i - \ln \hat y_i)`.
+
+    ``x1, x2`` are N, D for a :class:`ChinchillaLaw` and C, M for an
+    :class:`OvertrainingLaw`; ``weights`` default to 1 (a sum, not a mean, as in
+    Hoffmann et al., 2022).
+    """
+    y = np.asarray(y, dtype=float)
+    pred = law.predict(x1, x2)
+    if np.any(pred <= 0):
+        return float("inf")
+    w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float)
+    return float(np.sum(w * huber(np.log(y) - np.log(pred), delta)))
+
+
+def _theta(law: Law) -> np.ndarray:
+    if isinstance(law, ChinchillaLaw):
+        return np.array([law.E, law.A, law.B, law.alpha, law.beta], dtype=float)
+    return np.array([law.E, law.a, law.b, law.eta], dtype=float)
+
+
+def _law(kind: type, theta: np.ndarray) -> Law:
+    return kind(*[float(v) for v in theta])
+
+
+def refit_huber_log(law: Law, x1, x2, y, delta: float = 1e-3, weights=None) -> tuple[Law, float]:
+    r"""Minimise the Approach-3 objective by BFGS starting from ``law`` (a warm start).
+
+    Parametrisation: E free, the scale coefficients in log space (so they stay
+    positive), the exponent(s) free; analytic gradient
+    :math:`\sum_i w_i \psi_\delta(r_i) / \hat y_i \; \partial \hat y_i / \partial\theta`.
+    Returns the law at the end of the descent and its objective value; never worse
+    than the start.
+    """
+    u1, u2, shared = _columns(law, x1, x2)
+    logy = np.log(np.asarray(y, dtype=float))
+    w = np.ones_like(logy) if weights is None else np.asarray(weights, dtype=float)
+    kind = type(law)
+    th0 = _theta(law)
+    if th0[1] <= 0 or th0[2] <= 0:
+        raise ValueError("a warm start needs positive scale coefficients")
+
+    def unpack(z):
+        E, c1, c2 = z[0], np.exp(z[1]), np.exp(z[2])
+        e1 = z[3]
+        e2 = z[3] if shared else z[4]
+        return E, c1, c2, e1, e2
+
+    def fun(z):
+        E, c1, c2, e1, e2 = unpack(z)
+        with np.errstate(over="ignore", invalid="ignore"):
+            f1, f2 = np.exp(e1 * u1), np.exp(e2 * u2)
+            pred = E + c1 * f1 + c2 * f2
+        if not np.all(np.isfinite(pred)) or np.any(pred <= 0):
+            return 1e10, np.zeros_like(z)
+        r = np.log(pred) - logy
+        g_pred = w * np.clip(r, -delta, delta) / pred
+        g = [g_pred.sum(), (g_pred * c1 * f1).sum(), (g_pred * c2 * f2).sum()]
+        if shared:
+            g.append((g_pred * (c1 * u1 * f1 + c2 * u2 * f2)).sum())
+        else:
+            g += [(g_pred * c1 * u1 * f1).sum(), (g_pred * c2 * u2 * f2).sum()]
+        return float(np.sum(w * huber(r, delta))), np.array(g)
+
+    z0 = th0.copy()
+    z0[1:3] = np.log(th0[1:3])
+    f0, _ = fun(z0)
+    res = optimize.minimize(fun, z0, jac=True, method="BFGS", options={"gtol": 1e-12, "maxiter": 5000})
+    z = res.x if res.fun <= f0 else z0
+    th = z.copy()
+    th[1:3] = np.exp(z[1:3])
+    return _law(kind, th), float(min(res.fun, f0))
+
+
+# ----------------------------------------------------------------------------- bootstrap
+
+
+def _fit_columns(fit: FitResult) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(fit.law, ChinchillaLaw):
+        return np.asarray(fit.inputs["N"], float), np.asarray(fit.inputs["D"], float)
+    if isinstance(fit.law, OvertrainingLaw):
+        return np.asarray(fit.inputs["C"], float), np.asarray(fit.inputs["M"], float)
+    raise TypeError(f"bootstrap_huber needs a Chinchilla or over-training fit, got {type(fit.law).__name__}")
+
+
+def bootstrap_huber(fit: FitResult, n_boot: int = 200, method: str = "pairs", seed: int | None = 0):
+    r"""Bootstrap a ``huber_log`` fit with warm-started refits (:func:`refit_huber_log`).
+
+    * ``"pairs"``: replicate b minimises the objective with multinomial counts
+      :math:`w_b \sim \mathrm{Mult}(n, 1/n)` as weights (the fit on the resampled runs);
+    * ``"residual"``: :math:`y^*_{bi} = \hat y_i \exp(s\, r_{j})`, the centred log
+      residuals r resampled with replacement and inflated by :math:`s = \sqrt{n/(n-p)}`.
+
+    Each replicate starts from the point estimate. Returns a
+    :class:`scalinglib.uncertainty.Bootstrap` (its ``notes`` say that refits were
+    warm-started).
+    """
+    from .uncertainty import Bootstrap
+
+    if fit.objective != "huber_log":
+        raise ValueError(f"bootstrap_huber is for huber_log fits; this fit used {fit.objective!r} (use scalinglib.uncertainty.bootstrap)")
+    if method not in ("pairs", "residual"):
+        raise ValueError(f"method must be 'pairs' or 'residual', got {method!r}")
+    if int(n_boot) < 2:
+        raise ValueError(f"n_boot must be at least 2, got {n_boot!r}")
+    x1, x2 = _fit_columns(fit)
+    y = np.asarray(fit.y, dtype=float)
+    n = y.size
+    p = len(fit.law.names)
+    if n <= p:
+        raise ValueError(f"bootstrap needs more points than parameters ({n} points, {p} parameters)")
+    delta = fit.delta if fit.delta is not None else 1e-3
+    rng = np.random.default_rng(seed)
+    r = np.log(y) - np.log(fit.predicted)
+    r = r - r.mean()
+    s = np.sqrt(n / (n - p))
+    names = type(fit.law).names
+    out = {k: np.empty(int(n_boot)) for k in names}
+    for b in range(int(n_boot)):
+        if method == "pairs":
+            w = rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
+            yb = y
+        else:
+            w = None
+            yb = fit.predicted * np.exp(s * r[rng.integers(0, n, size=n)])
+        law, _ = refit_huber_log(fit.law, x1, x2, yb, delta, w)
+        for k, v in law.params.items():
+            out[k][b] = v
+    return Bootstrap(
+        law=type(fit.law).__name__,
+        method=method,
+        seed=seed,
+        point=dict(fit.law.params),
+        samples=out,
+        notes=("refits warm-started from the point estimate (scalinglib.casestudy.bootstrap_huber)",),
+    )
+
+
+# ----------------------------------------------------------------------------- your own runs
+
+
+def exclude_highest_losses(runs: pd.DataFrame, n_excluded: int = 5, loss_col: str = "loss") -> pd.DataFrame:
+    """The runs whose loss is strictly below the ``n_excluded``-th highest loss.
+
+    This is the selection Besiroglu et al. (2024) fitted on: the ``n_excluded`` runs with
+    the highest loss (and any tied with the last of them) are left out.
+    """
+    if n_excluded < 0:
+        raise ValueError(f"n_excluded must be >= 0, got {n_excluded}")
+    if loss_col not in runs:
+        raise KeyError(f"column {loss_col!r} not in the runs table")
+    if n_excluded == 0:
+        return runs.copy()
+    cut = np.sort(runs[loss_col].to_numpy(float))[-n_excluded]
+    return runs[runs[loss_col] < cut].copy()
+
+
+def log_residuals(law: ChinchillaLaw, runs: pd.DataFrame) -> np.ndarray:
+    """ln(observed loss) - ln(predicted loss) of a Chinchilla law on runs with N, D, loss."""
+    return np.log(runs["loss"].to_numpy(float)) - np.log(law.predict(runs["N"].to_numpy(float), runs["D"].to_numpy(float)))
+
+
+def parameter_sets(
+    runs: pd.DataFrame,
+    laws: Mapping[str, ChinchillaLaw],
+    boot=None,
+    level: float = 0.95,
+    subsets: Mapping[str, pd.DataFrame] | None = None,
+    delta: float = 1e-3,
+) -> pd.DataFrame:
+    """Several Chinchilla parameter sets judged on the same runs.
+
+    One row per named law: its parameters, the Approach-3 objective (sum of Huber
+    losses of log residuals, ``delta``) on ``runs`` and on each extra table of
+    ``subsets`` (column ``objective[<name>]``), the root-mean-square log residual on
+    ``runs``, and, when a :class:`~scalinglib.uncertainty.Bootstrap` is given, how many
+    of the five parameters lie inside its ``level`` percentile intervals
+    (``inside_<param>`` columns and ``n_inside``).
+    """
+    subsets = dict(subsets or {})
+    iv = boot.intervals(level) if boot is not None else None
+    rows = []
+    for name, law in laws.items():
+        res = log_residuals(law, runs)
+        row = {"parameters": name, **law.params}
+        row["objective"] = huber_log_objective(law, runs["N"], runs["D"], runs["loss"], delta)
+        for sname, sub in subsets.items():
+            row[f"objective[{sname}]"] = huber_log_objective(law, sub["N"], sub["D"], sub["loss"], delta)
+        row["rms_log_residual"] = float(np.sqrt(np.mean(res**2)))
+        if iv is not None:
+            inside = {k: bool(iv[k][0] <= v <= iv[k][1]) for k, v in law.params.items()}
+            row.update({f"inside_{k}": v for k, v in inside.items()})
+            row["n_inside"] = int(sum(inside.values()))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("parameters")
+
+
+# ----------------------------------------------------------------------------- which law
+
+
+def huber_backtest(df: pd.DataFrame, datasets: Sequence[str] = DATASETS, eval_set: str = DEFAULT_EVAL, delta: float = 1e-3) -> pd.DataFrame:
+    """Held-out loss predictions of the over-training law fitted with the Huber objective on log loss.
+
+    For each back-test target (:func:`scalinglib.backtest.backtest_targets`) the law is
+    fitted by least squares on the target's loss runs, then the ``huber_log`` objective
+    is minimised from that solution (:func:`refit_huber_log`). Rows have the columns of
+    :func:`scalinglib.backtest.compare_laws` (law ``"overtraining"``, objective
+    ``"huber_log"``), so the two tables can be concatenated.
+    """
+    from .backtest import backtest_targets
+    from .paper import select_runs
+
+    col = f"loss_{eval_set}"
+    rows = []
+    for ds in datasets:
+        for t in backtest_targets(df, ds):
+            runs = select_runs(df, ds, t.loss_runs)
+            tr = select_runs(df, ds, [t.target]).iloc[0]
+            C, M, L = runs["C"].to_numpy(float), runs["M"].to_numpy(float), runs[col].to_numpy(float)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FitWarning)
+                lsq = fit_overtraining(C, M, L)
+            law, _ = refit_huber_log(lsq.law, C, M, L, delta)
+            pred = float(law.predict(t.C, t.target.M))
+            obs = float(tr[col])
+            rows.append(
+                {
+                    "dataset": ds,
+                    "model": t.target.model,
+                    "size": MODEL_LABELS.get(t.target.model, t.target.model),
+                    "M": t.target.M,
+                    "C": t.C,
+                    "headline": t.headline,
+                    "law": "overtraining",
+                    "objective": "huber_log",
+                    "n_points": len(runs),
+                    "identified": bool(lsq.identified),
+                    "loss_observed": obs,
+                    "loss_predicted": pred,
+                    "rel_error": (pred - obs) / obs,
+                    "abs_rel_error": abs(pred - obs) / obs,
+                    "applicable": True,
+                    "reason": "",
+                    "notes": "huber_log refit warm-started from the least-squares fit",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- uncertainty tables
+
+
+def interval_table(boots: Mapping[str, object], level: float = 0.95) -> pd.DataFrame:
+    """Parameter intervals of several bootstraps of the same law, side by side.
+
+    ``boots`` maps a label (e.g. ``"pairs"``) to a :class:`~scalinglib.uncertainty.Bootstrap`.
+    One row per (label, parameter): point, low, high, and the interval width relative
+    to the point estimate.
+    """
+    rows = []
+    for label, b in boots.items():
+        for name, (lo, hi) in b.intervals(level).items():
+            pt = b.point[name]
+            rows.append(
+                {
+                    "bootstrap": label,
+                    "parameter": name,
+                    "point": pt,
+                    "low": lo,
+                    "high": hi,
+                    "relative_width": (hi - lo) / abs(pt) if pt != 0 else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+def inference_sweep(
+    boot,
+    inference_tokens: Sequence[float],
+    target_loss: float | None = None,
+    *,
+    target_err: float | None = None,
+    level: float = 0.90,
+) -> pd.DataFrame:
+    r"""Inference-aware plans over a range of inference demands T, with bootstrap intervals.
+
+    For each T the plan minimises :math:`6ND + 2NT` at the target
+    (:func:`scalinglib.planning.plan_interval`). The baseline is the compute-optimal run
+    for the same target (the plan at T = 0) serving the same T tokens; the saving is
+    :math:`1 - F_{\text{plan}}(T) / (6 N_0 D_0 + 2 N_0 T)`. Every replicate is compared
+    with its own baseline; replicates that cannot reach the target are counted in
+    ``n_unreachable`` (intervals then use the reachable ones).
+
+    Columns: inference_tokens, N, D, M, train_flops, total_flops, baseline_N,
+    baseline_total_flops, saving, M_low, M_high, N_low, N_high, saving_low,
+    saving_high, n_unreachable.
+    """
+    from .planning import plan_interval
+
+    kw = {"target_err": target_err} if target_err is not None else {}
+    base = plan_interval(boot, target_loss, inference_tokens=0.0, **kw)
+    N0b, D0b = base.samples["N"], base.samples["D"]
+    N0, D0 = base.point.N, base.point.D
+    q = [(1 - level) / 2, (1 + level) / 2]
+    rows = []
+    for T in inference_tokens:
+        T = float(T)
+        pi = plan_interval(boot, target_loss, inference_tokens=T, **kw)
+        p = pi.point
+        s = pi.samples
+        ok = np.isfinite(s["total_flops"]) & np.isfinite(N0b)
+        with np.errstate(invalid="ignore", over="ignore"):
+            saving_b = 1.0 - s["total_flops"][ok] / (6.0 * N0b[ok] * D0b[ok] + 2.0 * N0b[ok] * T)
+        baseline = 6.0 * N0 * D0 + 2.0 * N0 * T
+        m_lo, m_hi = np.quantile(s["M"][ok], q) if ok.any() else (np.nan, np.nan)
+        n_lo, n_hi = np.quantile(s["N"][ok], q) if ok.any() else (np.nan, np.nan)
+        sv_lo, sv_hi = np.quantile(saving_b, q) if ok.any() else (np.nan, np.nan)
+        rows.append(
+            {
+                "inference_tokens": T,
+                "N": p.N,
+                "D": p.D,
+                "M": p.M,
+                "train_flops": p.train_flops,
+                "total_flops": p.total_flops,
+                "baseline_N": N0,
+                "baseline_total_flops": baseline,
+                "saving": 1.0 - p.total_flops / baseline,
+                "M_low": m_lo,
+                "M_high": m_hi,
+                "N_low": n_lo,
+                "N_high": n_hi,
+                "saving_low": sv_lo,
+                "saving_high": sv_hi,
+                "n_unreachable": int((~ok).sum()),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,145 @@
+"""Tests of scalinglib.casestudy (analyses of chapters 9-12)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglib import casestudy as cs
+from scalinglib.fit import FitWarning, fit_chinchilla, fit_overtraining, huber
+from scalinglib.laws import ChinchillaLaw, OvertrainingLaw
+from scalinglib.paper import default_config, select_runs
+from scalinglib.uncertainty import Bootstrap, bootstrap_config
+
+TRUE = ChinchillaLaw(E=1.7, A=400.0, B=400.0, alpha=0.34, beta=0.28)
+
+
+def _synthetic(n=60, noise=0.004, seed=1):
+    rng = np.random.default_rng(seed)
+    N = np.exp(rng.uniform(np.log(1e8), np.log(1e10), n))
+    D = np.exp(rng.uniform(np.log(1e9), np.log(1e11), n))
+    L = TRUE.predict(N, D) * np.exp(noise * rng.standard_normal(n))
+    return N, D, L
+
+
+def test_huber_log_objective_is_the_sum_of_huber_losses_of_log_residuals():
+    N, D, L = _synthetic()
+    expected = huber(np.log(L) - np.log(TRUE.predict(N, D)), 1e-3).sum()
+    assert cs.huber_log_objective(TRUE, N, D, L) == pytest.approx(expected, rel=1e-12)
+    w = np.arange(N.size, dtype=float)
+    assert cs.huber_log_objective(TRUE, N, D, L, weights=w) == pytest.approx(
+        (w * huber(np.log(L) - np.log(TRUE.predict(N, D)), 1e-3)).sum(), rel=1e-12
+    )
+
+
+def test_warm_refit_reaches_the_multistart_huber_optimum_of_a_chinchilla_fit():
+    N, D, L = _synthetic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = fit_chinchilla(N, D, L, objective="huber_log")
+    start = ChinchillaLaw(E=1.6, A=300.0, B=500.0, alpha=0.3, beta=0.3)
+    law, value = cs.refit_huber_log(start, N, D, L)
+    assert value == pytest.approx(full.objective_value, rel=1e-6)
+    assert value == pytest.approx(cs.huber_log_objective(law, N, D, L), rel=1e-9)
+
+
+def test_warm_refit_of_the_overtraining_law_matches_the_library_fit(testbed):
+    rows = select_runs(testbed, "rpj", default_config("rpj").loss_runs)
+    C, M, L = (rows[c].to_numpy(float) for c in ("C", "M", "loss_c4_val"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = fit_overtraining(C, M, L, objective="huber_log")
+        lsq = fit_overtraining(C, M, L)
+    law, value = cs.refit_huber_log(lsq.law, C, M, L)
+    assert isinstance(law, OvertrainingLaw)
+    assert value <= full.objective_value * (1 + 1e-6)
+
+
+def test_warm_refit_is_never_worse_than_its_start():
+    N, D, L = _synthetic()
+    _, value = cs.refit_huber_log(TRUE, N, D, L)
+    assert value <= cs.huber_log_objective(TRUE, N, D, L)
+
+
+def test_bootstrap_huber_returns_reproducible_replicates_around_the_point():
+    N, D, L = _synthetic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_chinchilla(N, D, L, objective="huber_log")
+    a = cs.bootstrap_huber(fit, n_boot=30, method="pairs", seed=3)
+    b = cs.bootstrap_huber(fit, n_boot=30, method="pairs", seed=3)
+    assert isinstance(a, Bootstrap) and a.n_boot == 30 and a.law == "ChinchillaLaw"
+    np.testing.assert_array_equal(a.samples["alpha"], b.samples["alpha"])
+    lo, hi = a.intervals(0.95)["E"]
+    assert lo <= fit.law.E <= hi
+    r = cs.bootstrap_huber(fit, n_boot=30, method="residual", seed=3)
+    assert r.method == "residual" and np.all(np.isfinite(r.samples["beta"]))
+
+
+def test_bootstrap_huber_rejects_a_least_squares_fit():
+    N, D, L = _synthetic()
+    fit = fit_chinchilla(N, D, L)
+    with pytest.raises(ValueError, match="huber_log"):
+        cs.bootstrap_huber(fit, n_boot=5)
+
+
+def test_exclude_highest_losses_drops_the_top_losses_and_ties():
+    runs = pd.DataFrame({"loss": [3.0, 5.0, 2.0, 4.0, 4.0, 1.0]})
+    assert sorted(cs.exclude_highest_losses(runs, 1)["loss"]) == [1.0, 2.0, 3.0, 4.0, 4.0]
+    assert sorted(cs.exclude_highest_losses(runs, 2)["loss"]) == [1.0, 2.0, 3.0]  # the tied 4.0 goes too
+    assert len(cs.exclude_highest_losses(runs, 0)) == 6
+
+
+def test_chinchilla_runs_without_the_five_highest_losses_give_the_replication_fit(external_dir):
+    from scalinglib.data import load_chinchilla_runs
+
+    runs = cs.exclude_highest_losses(load_chinchilla_runs(external_dir), 5)
+    assert len(runs) == 240
+    # Besiroglu et al. (2024): E = 1.82, A = 482.01, B = 2085.43, alpha = 0.3478, beta = 0.3658
+    start = ChinchillaLaw(E=1.82, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658)
+    law, value = cs.refit_huber_log(start, runs["N"], runs["D"], runs["loss"])
+    assert law.E == pytest.approx(1.82, abs=0.01)
+    assert law.alpha == pytest.approx(0.348, abs=0.005) and law.beta == pytest.approx(0.366, abs=0.005)
+    assert value <= cs.huber_log_objective(start, runs["N"], runs["D"], runs["loss"])
+
+
+def test_parameter_sets_reports_objective_and_interval_membership():
+    N, D, L = _synthetic()
+    runs = pd.DataFrame({"N": N, "D": D, "loss": L})
+    far = ChinchillaLaw(E=1.0, A=50.0, B=50.0, alpha=0.1, beta=0.1)
+    samples = {k: v * np.linspace(0.9, 1.1, 50) for k, v in TRUE.params.items()}
+    boot = Bootstrap("ChinchillaLaw", "pairs", 0, TRUE.params, samples)
+    t = cs.parameter_sets(runs, {"true": TRUE, "far": far}, boot=boot, subsets={"half": runs.iloc[:30]})
+    assert t.loc["true", "n_inside"] == 5 and t.loc["far", "n_inside"] == 0
+    assert t.loc["true", "objective"] < t.loc["far", "objective"]
+    assert t.loc["true", "objective[half]"] < t.loc["true", "objective"]
+
+
+def test_huber_backtest_rows_concatenate_with_compare_laws(testbed):
+    from scalinglib.backtest import compare_laws
+
+    h = cs.huber_backtest(testbed, datasets=("rpj",))
+    c = compare_laws(testbed, datasets=("rpj",), laws=(("overtraining", "lsq"),))
+    assert list(h.columns) == list(c.columns)
+    assert len(h) == len(c) and (h["objective"] == "huber_log").all()
+    assert np.all(np.isfinite(h["loss_predicted"]))
+
+
+def test_interval_table_has_one_row_per_method_and_parameter(testbed):
+    cb = bootstrap_config(testbed, default_config("rpj"), n_boot=50, seed=0, method="residual")
+    t = cs.interval_table({"residual": cb.loss}, level=0.9)
+    assert list(t["parameter"]) == ["E", "a", "b", "eta"]
+    assert (t["low"] <= t["high"]).all()
+
+
+def test_inference_sweep_saves_compute_and_overtrains_more_as_demand_grows(testbed):
+    cb = bootstrap_config(testbed, default_config("rpj"), n_boot=50, seed=0, method="residual")
+    s = cs.inference_sweep(cb, [0.0, 1e11, 1e13], target_loss=2.9)
+    assert s["saving"].iloc[0] == pytest.approx(0.0, abs=1e-9)
+    assert (np.diff(s["M"]) > 0).all() and (np.diff(s["saving"]) > 0).all()
+    assert (s["saving"] < 1).all()
+    e = cs.inference_sweep(cb, [1e12], target_err=0.5)
+    assert e["M"].iloc[0] > s["M"].iloc[0]
