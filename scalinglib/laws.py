@@ -143,10 +143,14 @@ class OvertrainingLaw(_Law):
         return law.to_overtraining()
 
     def optimal_multiplier(self) -> float:
-        """The M that minimises loss at fixed compute: M* = sqrt(b / a)."""
-        if self.a <= 0 or self.b <= 0:
-            raise ValueError("optimal multiplier needs a > 0 and b > 0")
-        return float(np.sqrt(self.b / self.a))
+        r"""The M that minimises loss at fixed compute.
+
+        lambda(M) = a M^eta + b M^-eta is smallest where a M^eta = b M^-eta, i.e.
+        :math:`M^* = (b / a)^{1 / (2\eta)}`.
+        """
+        if self.a <= 0 or self.b <= 0 or self.eta <= 0:
+            raise ValueError("optimal multiplier needs a > 0, b > 0 and eta > 0")
+        return float((self.b / self.a) ** (1.0 / (2.0 * self.eta)))
 
 
 @dataclass(frozen=True)
