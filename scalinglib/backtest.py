@@ -204,7 +204,7 @@ def calibration(
     """
     rows = []
     for ds in datasets:
-        for i, t in enumerate(backtest_targets(df, ds)):
+        for t in backtest_targets(df, ds):
             cb = bootstrap_config(df, t.config(eval_set, downstream), n_boot=n_boot, seed=seed, method=method)
             r = cb.target_intervals(level).iloc[0].to_dict()
             r.update(

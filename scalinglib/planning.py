@@ -237,7 +237,7 @@ def plan_for_error(error_law: ErrorLaw, loss_law, target_err: float, inference_t
 # ----------------------------------------------------------------------------- uncertainty
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields, not objects
 class PlanInterval:
     """A plan under every bootstrap replicate.
 

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -89,7 +88,7 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95, axis: int = 0)
 # ----------------------------------------------------------------------------- result
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields, not objects
 class Bootstrap:
     """Bootstrap replicates of one fitted law.
 
@@ -539,7 +538,7 @@ def _bootstrap(fit: FitResult, n_boot: int, method: str, rng: np.random.Generato
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields, not objects
 class ConfigBootstrap:
     """Joint bootstrap of a configuration's loss law and error law.
 
