@@ -42,6 +42,7 @@ __all__ = [
     "eval_set_predictions",
     "tradeoff_runs",
     "compute_tradeoff",
+    "tradeoff_summary",
     "efficient_frontier",
 ]
 
@@ -93,6 +94,24 @@ def _fit_default_quiet(df: pd.DataFrame, dataset: str, eval_set: str, downstream
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         return fit_config(df, default_config(dataset, eval_set, downstream))
+
+
+class _RunIndex:
+    """Fast lookup of the rows of one training set by (model, M); same result as ``select_runs``."""
+
+    def __init__(self, d: pd.DataFrame, dataset: str):
+        self.d = d
+        self.dataset = dataset
+        self.pos = {(m, round(float(M), 9)): i for i, (m, M) in enumerate(zip(d["model"], d["M"]))}
+
+    def select(self, runs: Sequence[Run]) -> pd.DataFrame:
+        idx = []
+        for run in runs:
+            i = self.pos.get((run.model, round(float(run.M), 9)))
+            if i is None:
+                raise KeyError(f"run {self.dataset}/{run.model}/M={run.M:g} not found in the testbed table")
+            idx.append(i)
+        return self.d.iloc[idx]
 
 
 def _run_mask(d: pd.DataFrame, runs: Sequence[Run]) -> np.ndarray:
@@ -509,8 +528,9 @@ def compute_tradeoff(
         ``fit_compute``.
     """
     d = _check_dataset(df, dataset)
+    index = _RunIndex(d, dataset)
     cfg0 = default_config(dataset, eval_set, downstream)
-    targets = select_runs(df, dataset, cfg0.targets)
+    targets = index.select(cfg0.targets)
     sizes = d.groupby("model")["N"].first()
     if m_max_values is None:
         ms = d.loc[d["model"].isin(SMALL_MODELS), "M"]
@@ -530,7 +550,7 @@ def compute_tradeoff(
     rows = []
     for name, nm, mm, lr_runs, er_runs, is_default in configs:
         union = tuple(dict.fromkeys(lr_runs + er_runs))
-        compute = float(select_runs(df, dataset, union)["C"].sum()) if union else 0.0
+        compute = float(index.select(union)["C"].sum()) if union else 0.0
         distinct = len({r.M for r in lr_runs})
         distinct_n = len({r.model for r in lr_runs})
         base = {
@@ -556,8 +576,8 @@ def compute_tradeoff(
         fits = None
         if not reason:
             try:
-                lr = select_runs(df, dataset, lr_runs)
-                er = select_runs(df, dataset, er_runs)
+                lr = index.select(lr_runs)
+                er = index.select(er_runs)
                 lf = _quiet(fit_overtraining, lr["C"].to_numpy(), lr["M"].to_numpy(), lr[cfg0.loss_col].to_numpy())
                 ef = _quiet(fit_error, er[cfg0.loss_col].to_numpy(), er[cfg0.err_col].to_numpy())
                 fits = (lf, ef)
@@ -599,6 +619,35 @@ def compute_tradeoff(
     out["frontier_loss"] = False
     out["frontier_err"] = False
     for _, idx in out.groupby("model").groups.items():
+        sub = out.loc[idx]
+        out.loc[idx, "frontier_loss"] = efficient_frontier(sub["fit_compute"], sub["loss_rel_error"])
+        out.loc[idx, "frontier_err"] = efficient_frontier(sub["fit_compute"], sub["err_rel_error"])
+    return out
+
+
+def tradeoff_summary(tradeoff: pd.DataFrame) -> pd.DataFrame:
+    """One row per configuration of :func:`compute_tradeoff`, errors averaged over the targets.
+
+    ``loss_rel_error`` and ``err_rel_error`` are the means over the two targets (NaN
+    for skipped configurations, whose ``reason`` is kept). ``frontier_loss`` and
+    ``frontier_err`` mark the efficient frontier of these means against
+    ``fit_compute`` among fitted configurations (:func:`efficient_frontier`), per
+    training set.
+    """
+    need = {"dataset", "config", "fit_compute", "status", "reason", "loss_rel_error", "err_rel_error", "is_default"}
+    missing = need - set(tradeoff.columns)
+    if missing:
+        raise KeyError(f"tradeoff lacks column(s) {sorted(missing)}; pass the output of compute_tradeoff")
+    keys = ["dataset", "config"]
+    first_cols = [c for c in ("n_max", "N_max", "m_max", "is_default", "n_loss_runs", "n_error_runs", "distinct_M",
+                              "distinct_N", "fit_compute", "status", "reason") if c in tradeoff]
+    first = tradeoff.groupby(keys, sort=False)[first_cols].first()
+    # mean over targets; a configuration with any NaN target stays NaN (never silently averaged)
+    means = tradeoff.groupby(keys, sort=False)[["loss_rel_error", "err_rel_error"]].agg(lambda x: x.mean(skipna=False))
+    out = first.join(means).reset_index()
+    out["frontier_loss"] = False
+    out["frontier_err"] = False
+    for _, idx in out.groupby("dataset").groups.items():
         sub = out.loc[idx]
         out.loc[idx, "frontier_loss"] = efficient_frontier(sub["fit_compute"], sub["loss_rel_error"])
         out.loc[idx, "frontier_err"] = efficient_frontier(sub["fit_compute"], sub["err_rel_error"])

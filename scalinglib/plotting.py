@@ -252,7 +252,9 @@ def percent_axis(ax: plt.Axes, axis: str = "y") -> plt.Axes:
     Works on linear and log axes (labels use the shortest exact form, ``{:g}``).
     """
     fmt = mpl.ticker.FuncFormatter(lambda v, _pos: f"{100 * v:.6g}%")
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(fmt)
+    target.set_minor_formatter(mpl.ticker.NullFormatter())  # log axes would label minor ticks without "%"
     return ax
 
 

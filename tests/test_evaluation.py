@@ -16,6 +16,7 @@ from scalinglib.evaluation import (
     task_predictions,
     task_summary,
     tradeoff_runs,
+    tradeoff_summary,
 )
 from scalinglib.paper import default_config, fit_config, predict_targets, reproduce
 
@@ -252,3 +253,16 @@ def test_task_prediction_from_observed_loss_isolates_the_error_law(df, tasks_rpj
     law = ErrorLaw(epsilon=row["epsilon"], k=row["k"], gamma=row["gamma"])
     pred = float(law.predict(np.array([row["loss_observed"]]))[0])
     assert row["err_rel_error_from_loss"] == pytest.approx(abs(pred - row["err_observed"]) / row["err_observed"])
+
+
+def test_tradeoff_summary_averages_targets_and_keeps_skipped_rows(tradeoff_rpj):
+    s = tradeoff_summary(tradeoff_rpj)
+    assert len(s) == len(tradeoff_rpj) // 2
+    d = s[s["is_default"]].iloc[0]
+    want = tradeoff_rpj[tradeoff_rpj["is_default"]]["err_rel_error"].mean()
+    assert d["err_rel_error"] == pytest.approx(want)
+    skipped = s[s["status"] == "skipped"]
+    assert skipped["loss_rel_error"].isna().all() and (skipped["reason"] != "").all()
+    assert not (skipped["frontier_loss"] | skipped["frontier_err"]).any()
+    fitted = s[s["status"] == "fitted"]
+    assert fitted.loc[fitted["fit_compute"].idxmin(), "frontier_loss"]
