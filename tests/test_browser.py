@@ -181,19 +181,24 @@ class _LinkChecker:
 
 _WAIT_FOR_MATHJAX = """
 (timeoutMs) => new Promise((resolve) => {
-  const timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  const done = (state) => { clearTimeout(timer); resolve(state); };
-  if (!window.MathJax) { done('absent'); return; }
-  const waitForHub = () => {
-    if (window.MathJax.Hub && window.MathJax.Hub.Register) {
-      MathJax.Hub.Register.StartupHook('End', () => MathJax.Hub.Queue(() => done('typeset')));
-    } else if (window.MathJax.startup && window.MathJax.startup.promise) {
-      MathJax.startup.promise.then(() => done('typeset'));
-    } else {
-      setTimeout(waitForHub, 50);
+  // Poll rather than hook: robust to MathJax having finished before we ask.
+  const t0 = Date.now();
+  const poll = () => {
+    const mj = window.MathJax;
+    if (!mj) { resolve('absent'); return; }
+    let state = null;
+    if (mj.Hub && mj.Hub.Startup && mj.Hub.queue) {            // MathJax 2
+      const posted = (mj.Hub.Startup.signal.posted || []).map(String);
+      if (posted.includes('End') && !mj.Hub.queue.pending && !mj.Hub.queue.running) state = 'typeset';
+    } else if (mj.startup && mj.startup.promise && mj.typesetPromise) {  // MathJax 3
+      mj.startup.promise.then(() => resolve('typeset'));
+      return;
     }
+    if (state) resolve(state);
+    else if (Date.now() - t0 > timeoutMs) resolve('timeout');
+    else setTimeout(poll, 100);
   };
-  waitForHub();
+  poll();
 })
 """
 
