@@ -15,6 +15,8 @@ Small functions that the chapters 9-12 of the book call; each returns a table.
 * :func:`huber_backtest` — held-out loss predictions of the over-training law fitted with
   the ``huber_log`` objective, in the format of :func:`scalinglib.backtest.compare_laws`.
 * :func:`interval_table` — parameter intervals of several bootstraps side by side.
+* :func:`compute_optimal_band` — compute-optimal N*(C), D*(C) of the over-training law with
+  bootstrap intervals.
 * :func:`inference_sweep` — inference-aware plans (Sardana et al., 2023) over a range of
   inference demands, with the saving over the compute-optimal run and bootstrap intervals.
 
@@ -46,6 +48,7 @@ __all__ = [
     "huber_backtest",
     "interval_table",
     "inference_sweep",
+    "compute_optimal_band",
 ]
 
 Law = ChinchillaLaw | OvertrainingLaw
@@ -407,3 +410,48 @@ def inference_sweep(
             }
         )
     return pd.DataFrame(rows)
+
+
+def compute_optimal_band(boot, C: Sequence[float], level: float = 0.90) -> pd.DataFrame:
+    r"""Compute-optimal allocation of an over-training law, with bootstrap intervals.
+
+    For :math:`L(C, M) = E + (a M^\eta + b M^{-\eta}) C^{-\eta}` the loss at fixed compute
+    is smallest at :math:`M^* = (b/a)^{1/(2\eta)}`, so :math:`N^* = \sqrt{C / 6M^*}` and
+    :math:`D^* = M^* N^*` (:func:`scalinglib.planning.compute_optimal`). Each bootstrap
+    replicate gives its own M*; the intervals are percentile intervals over replicates.
+
+    ``boot`` is a :class:`~scalinglib.uncertainty.Bootstrap` of an over-training law or a
+    :class:`~scalinglib.uncertainty.ConfigBootstrap` (its loss law is used). Columns: C,
+    N, N_low, N_high, D, D_low, D_high, M, M_low, M_high.
+    """
+    from .planning import compute_optimal, optimal_multiplier
+
+    loss_boot = getattr(boot, "loss", boot)
+    if loss_boot.law != "OvertrainingLaw":
+        raise TypeError(f"compute_optimal_band needs an over-training law bootstrap, got {loss_boot.law}")
+    point = OvertrainingLaw(**loss_boot.point)
+    s = loss_boot.samples
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        Mb = np.where((s["a"] > 0) & (s["b"] > 0) & (s["eta"] > 0), (s["b"] / s["a"]) ** (1.0 / (2.0 * s["eta"])), np.nan)
+    Mb = Mb[np.isfinite(Mb)]
+    if Mb.size == 0:
+        raise ValueError("no replicate has a finite compute-optimal multiplier")
+    C = np.asarray(C, dtype=float)
+    N, D = compute_optimal(point, C)
+    q = [(1 - level) / 2, (1 + level) / 2]
+    m_lo, m_hi = np.quantile(Mb, q)
+    # N* falls and D* grows with M*, so the interval ends of M* map to the ends of N* and D*
+    return pd.DataFrame(
+        {
+            "C": C,
+            "N": N,
+            "N_low": np.sqrt(C / (6.0 * m_hi)),
+            "N_high": np.sqrt(C / (6.0 * m_lo)),
+            "D": D,
+            "D_low": np.sqrt(C * m_lo / 6.0),
+            "D_high": np.sqrt(C * m_hi / 6.0),
+            "M": optimal_multiplier(point),
+            "M_low": m_lo,
+            "M_high": m_hi,
+        }
+    )

@@ -143,3 +143,15 @@ def test_inference_sweep_saves_compute_and_overtrains_more_as_demand_grows(testb
     assert (s["saving"] < 1).all()
     e = cs.inference_sweep(cb, [1e12], target_err=0.5)
     assert e["M"].iloc[0] > s["M"].iloc[0]
+
+
+def test_compute_optimal_band_brackets_the_point_allocation(testbed):
+    cb = bootstrap_config(testbed, default_config("rpj"), n_boot=100, seed=0, method="residual")
+    band = cs.compute_optimal_band(cb, [1e20, 1e22], level=0.9)
+    assert (band["N_low"] <= band["N"]).all() and (band["N"] <= band["N_high"]).all()
+    assert (band["D_low"] <= band["D"]).all() and (band["D"] <= band["D_high"]).all()
+    np.testing.assert_allclose(6 * band["N"] * band["D"], band["C"], rtol=1e-12)
+    law = cb.fitted.loss_law
+    Ms = band["M"].iloc[0]
+    # M* minimises the loss at fixed compute
+    assert law.predict(1e21, Ms) < min(law.predict(1e21, Ms * 1.1), law.predict(1e21, Ms / 1.1))
