@@ -14,14 +14,18 @@ least squares (the intercept is free, the scale coefficients are constrained to 
 >= 0): with at most two constrained columns, the NNLS optimum is the best feasible
 unconstrained solution over the subsets of columns, computed in closed form and
 vectorised over a dense grid of exponents. The profile SSE(exponents) is then
-minimised on the grid and refined inside the bracketing grid cells, so the result
-is the global minimum over the documented search box (to the resolution at which
-the grid separates distinct minima). A result on the edge of the box is flagged
-with a :class:`FitWarning`.
+minimised on the grid and refined inside the bracketing grid cells (one exponent:
+a fine lattice plus interpolation of the analytic profile derivative; two
+exponents: bounded Newton-type search with the analytic profile gradient), so the
+result is the global minimum over the documented search box (to the resolution at
+which the grid separates distinct minima). A result on the edge of the box is
+flagged with a :class:`FitWarning`. For two exponents with one per column
+(Chinchilla) the grid moments are per-axis sums and one matrix product.
 
 The Chinchilla Approach-3 objective (Hoffmann et al., 2022), a Huber loss with
-delta = 1e-3 on log-loss residuals, is minimised with L-BFGS from a grid of
-starting points that includes the least-squares solution.
+delta = 1e-3 on log-loss residuals, is minimised with a quasi-Newton method
+(BFGS, analytic gradient) from the best points of a grid of starting points and
+from the least-squares solution.
 """
 
 from __future__ import annotations
@@ -163,6 +167,58 @@ def _check_count(n: int, law: str, *arrays: np.ndarray) -> None:
 
 # ----------------------------------------------------------------------------- engine
 
+_TINY = 1e-13  # a column whose centred sum of squares is below this (relative) is constant
+
+
+def _nnls_core(yy, sw, r1, S11, r2=None, S22=None, S12=None):
+    """Exact NNLS (free intercept) from centred moments, one or two columns.
+
+    With y_c and F_c centred by their (weighted) means, ``yy = y_c' W y_c``,
+    ``r_j = F_cj' W y_c`` and ``S_jk = F_cj' W F_ck``, the optimum of
+    min_{c >= 0} ||y_c - F_c c||_W^2 is the best feasible unconstrained solution over
+    the subsets of columns: {} (SSE = yy), {j}: c_j = r_j / S_jj, and {1, 2}:
+    c = S^-1 r, each with SSE = yy - c' r (ties go to the smaller subset).
+
+    Returns (sse, c1, c2) with c2 None for one column; coefficients held at zero by
+    the constraint are exactly 0.
+    """
+    thr = _TINY * np.maximum(1.0, sw)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a1 = r1 / S11
+        s1 = np.where((S11 > thr) & (a1 >= 0), yy - a1 * r1, np.inf)
+        if r2 is None:
+            take = s1 < yy
+            return np.maximum(np.where(take, s1, yy), 0.0), np.where(take, a1, 0.0), None
+        a2 = r2 / S22
+        s2 = np.where((S22 > thr) & (a2 >= 0), yy - a2 * r2, np.inf)
+        det = S11 * S22 - S12 * S12
+        b1 = (S22 * r1 - S12 * r2) / det
+        b2 = (S11 * r2 - S12 * r1) / det
+        ok = (det > 1e-10 * np.maximum(S11 * S22, 1e-300)) & (b1 >= 0) & (b2 >= 0)
+        s12 = np.where(ok, yy - b1 * r1 - b2 * r2, np.inf)
+    # the first minimum in the order {}, {1}, {2}, {1, 2}
+    t1 = s1 < yy
+    best = np.where(t1, s1, yy)
+    t2 = s2 < best
+    best = np.where(t2, s2, best)
+    t12 = s12 < best
+    best = np.where(t12, s12, best)
+    c1 = np.where(t12, b1, np.where(t1 & ~t2, a1, 0.0))
+    c2 = np.where(t12, b2, np.where(t2, a2, 0.0))
+    return np.maximum(best, 0.0), c1, c2
+
+
+def _nnls_moments(yy: np.ndarray, r: np.ndarray, S: np.ndarray, sw: np.ndarray):
+    """:func:`_nnls_core` on stacked moments r (..., p), S (..., p, p); returns (sse, coef (..., p))."""
+    p = S.shape[-1]
+    if p == 1:
+        sse, c1, _ = _nnls_core(yy, sw, r[..., 0], S[..., 0, 0])
+        return sse, c1[..., None]
+    if p != 2:
+        raise NotImplementedError("at most two constrained columns")
+    sse, c1, c2 = _nnls_core(yy, sw, r[..., 0], S[..., 0, 0], r[..., 1], S[..., 1, 1], S[..., 0, 1])
+    return sse, np.stack([c1, c2], axis=-1)
+
 
 def _profile(F: np.ndarray, y: np.ndarray, w: np.ndarray | None = None):
     """Exact NNLS with a free intercept, vectorised.
@@ -181,76 +237,198 @@ def _profile(F: np.ndarray, y: np.ndarray, w: np.ndarray | None = None):
     Returns
     -------
     sse : array (...)
+        Minimum weighted SSE, from the moments (``yy - c' r``).
     coef : array (..., p + 1)  intercept first
     """
-    p = F.shape[-1]
-    if w is None:
-        w = np.ones(y.shape[-1])
     # scale each column to max |F| = 1 for conditioning; undone at the end
     scale = np.max(np.abs(F), axis=-2, keepdims=True)
     scale = np.where(scale > 0, scale, 1.0)
     Fs = F / scale
-    sw = np.sum(w, axis=-1)
-    ybar = np.sum(w * y, axis=-1) / sw
-    yc = y - ybar[..., None]
-    Fbar = np.einsum("...n,...np->...p", w, Fs) / sw[..., None]
-    Fc = Fs - Fbar[..., None, :]
-    yy = np.sum(w * yc * yc, axis=-1)
-    r = np.einsum("...n,...np->...p", w * yc, Fc)
-    S = np.einsum("...n,...np,...nq->...pq", w, Fc, Fc)
-
-    shape = np.broadcast_shapes(yy.shape, r.shape[:-1])
-    best = np.broadcast_to(yy, shape).copy()  # empty subset: intercept only
-    coef = np.zeros(shape + (p,))
-    tiny = 1e-13
-    for j in range(p):
-        Sjj = S[..., j, j]
-        ok = Sjj > tiny * np.maximum(1.0, sw)
-        cj = np.where(ok, r[..., j] / np.where(ok, Sjj, 1.0), 0.0)
-        sse = yy - cj * r[..., j]
-        take = ok & (cj >= 0) & (sse < best)
-        best = np.where(take, sse, best)
-        c = np.zeros(shape + (p,))
-        c[..., j] = cj
-        coef = np.where(take[..., None], c, coef)
-    if p == 2:
-        S11, S22, S12 = S[..., 0, 0], S[..., 1, 1], S[..., 0, 1]
-        det = S11 * S22 - S12 * S12
-        ok = det > 1e-10 * np.maximum(S11 * S22, 1e-300)
-        dsafe = np.where(ok, det, 1.0)
-        c1 = (S22 * r[..., 0] - S12 * r[..., 1]) / dsafe
-        c2 = (S11 * r[..., 1] - S12 * r[..., 0]) / dsafe
-        sse = yy - c1 * r[..., 0] - c2 * r[..., 1]
-        take = ok & (c1 >= 0) & (c2 >= 0) & (sse < best)
-        best = np.where(take, sse, best)
-        coef = np.where(take[..., None], np.stack([c1, c2], axis=-1), coef)
-    elif p != 1:
-        raise NotImplementedError("at most two constrained columns")
-    intercept = ybar - np.einsum("...p,...p->...", coef, Fbar)
+    if w is None:
+        n = y.shape[-1]
+        sw = np.asarray(float(n))
+        ybar = np.sum(y, axis=-1) / n
+        Fbar = np.sum(Fs, axis=-2) / n
+        yc = y - ybar[..., None]
+        Fc = Fs - Fbar[..., None, :]
+        wyc, wFc = yc, Fc
+    else:
+        w = np.asarray(w, dtype=float)
+        sw = np.sum(w, axis=-1)
+        ybar = np.sum(w * y, axis=-1) / sw
+        Fbar = np.einsum("...n,...np->...p", w, Fs) / sw[..., None]
+        yc = y - ybar[..., None]
+        Fc = Fs - Fbar[..., None, :]
+        wyc, wFc = w * yc, w[..., :, None] * Fc
+    # einsum, not matmul: BLAS threads on many tiny products are slow on a busy machine
+    yy = np.sum(wyc * yc, axis=-1)
+    r = np.einsum("...n,...np->...p", wyc, Fc)
+    S = np.einsum("...np,...nq->...pq", Fc, wFc)
+    best, coef = _nnls_moments(yy, r, S, sw)
+    intercept = ybar - np.sum(coef * Fbar, axis=-1)
     coef = coef / scale[..., 0, :]
-    return np.maximum(best, 0.0), np.concatenate([intercept[..., None], coef], axis=-1)
+    return best, np.concatenate([intercept[..., None], coef], axis=-1)
+
+
+#: A column of a VP problem: (index of its exponent, u, sign) for column = sign * exp(e u).
+Term = tuple[int, np.ndarray, float]
+
+
+def _columns(terms: tuple[Term, ...], E: np.ndarray) -> list[np.ndarray]:
+    """Columns sign_j exp(E[:, k_j] u_j), each (G, n), for exponents E (G, q)."""
+    return [s * np.exp(E[:, k, None] * u[None, :]) for k, u, s in terms]
+
+
+def _scaled_columns(terms: tuple[Term, ...], E: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The columns, transposed to (n, G), divided by their largest absolute value, and those values.
+
+    max_i |sign exp(e u_i)| = exp(e max u) for e >= 0 and exp(e min u) otherwise, so
+    the scaled column is sign exp(e (u - u_ref)) with entries in [-1, 1].
+    """
+    cols, scales = [], []
+    for k, u, s in terms:
+        e = E[:, k]
+        ref = np.where(e >= 0, u.max(), u.min())
+        cols.append(s * np.exp((u[:, None] - ref) * e))
+        scales.append(np.exp(e * ref))
+    return cols, scales
 
 
 @dataclass(frozen=True)
 class _Problem:
-    """A variable-projection problem: features(exponents) -> (n, p) non-negative columns."""
+    """A variable-projection problem: features(exponents) -> (n, p) non-negative columns.
+
+    Every law here has power columns, column_j = sign_j exp(e_{k_j} u_j) (``terms``);
+    ``features`` stacks them as (G, n, p) for exponents (G, q).
+    """
 
     name: str
     exps: tuple[str, ...]
     features: Callable[[np.ndarray], np.ndarray]  # (G, q) -> (G, n, p)
     y: np.ndarray
     box: dict[str, tuple[float, float, int]]
+    terms: tuple[Term, ...] = ()
+
+    @property
+    def separable(self) -> bool:
+        """One exponent per column (then the grid is a tensor product of per-axis moments)."""
+        return len(self.exps) == len(self.terms) and sorted(k for k, _, _ in self.terms) == list(range(len(self.exps)))
+
+
+def _make_problem(name: str, exps: tuple[str, ...], terms: tuple[Term, ...], y: np.ndarray, box) -> _Problem:
+    def features(E):
+        return np.stack(_columns(terms, np.asarray(E, dtype=float)), axis=-1)
+
+    return _Problem(name, exps, features, y, box, terms)
+
+
+def _profile_columns(Fs: list[np.ndarray], scale: list[np.ndarray], y: np.ndarray, resid: bool = False, exact: bool = True):
+    """Unweighted exact NNLS for scaled columns given separately; the fast path of :func:`_profile`.
+
+    ``Fs`` are the columns, transposed to (n, G) (sums over n then run along
+    contiguous rows), divided by ``scale`` (G,). Same solution as :func:`_profile`,
+    but the SSE is computed from the residuals (no cancellation in yy - c' r), so it
+    is the exact objective of the returned coefficients (``exact=False``: the SSE
+    from the moments, cheaper, for a grid scan).
+
+    Returns (sse (G,), coef (G, p + 1)) and, with ``resid=True``, also the residuals
+    (n, G) and the fitted terms c_j F_j (n, G) as a list.
+    """
+    n = y.size
+    ybar = np.sum(y) / n
+    yc = y - ybar
+    yy = np.dot(yc, yc)
+    Fbar = [np.sum(f, axis=0) / n for f in Fs]
+    Fc = [f - m for f, m in zip(Fs, Fbar)]
+    r1 = yc @ Fc[0]
+    S11 = np.einsum("ng,ng->g", Fc[0], Fc[0])
+    if len(Fs) == 1:
+        sse, c1, _ = _nnls_core(yy, float(n), r1, S11)
+        cs = [c1]
+    else:
+        r2 = yc @ Fc[1]
+        S22 = np.einsum("ng,ng->g", Fc[1], Fc[1])
+        S12 = np.einsum("ng,ng->g", Fc[0], Fc[1])
+        sse, c1, c2 = _nnls_core(yy, float(n), r1, S11, r2, S22, S12)
+        cs = [c1, c2]
+    if exact or resid:
+        res = yc[:, None] - cs[0] * Fc[0]
+        if len(Fs) == 2:
+            res -= cs[1] * Fc[1]
+        sse = np.einsum("ng,ng->g", res, res)
+    intercept = ybar - sum(c * m for c, m in zip(cs, Fbar))
+    coef = np.stack([intercept] + [c / s for c, s in zip(cs, scale)], axis=-1)
+    if resid:
+        return sse, coef, res, [c * f for c, f in zip(cs, Fs)]
+    return sse, coef
+
+
+def _solve_at(prob: _Problem, E: np.ndarray, grad: bool = False, exact: bool = True):
+    """NNLS solution and its exact SSE at exponents E (G, q): (sse (G,), coef (G, p + 1)).
+
+    With ``grad=True`` also the gradient of the profile SSE (G, q) (variable
+    projection: with the optimal coefficients c and the constraint set fixed, the
+    envelope theorem gives dSSE/de_k = -2 sum_i res_i sum_{j: k_j = k} c_j u_ij F_ij).
+    """
+    Fs, scale = _scaled_columns(prob.terms, E)
+    if not grad:
+        return _profile_columns(Fs, scale, prob.y, exact=exact)
+    sse, coef, res, cF = _profile_columns(Fs, scale, prob.y, resid=True)
+    g = np.zeros(E.shape)
+    for (k, u, _), t in zip(prob.terms, cF):
+        g[:, k] -= 2.0 * np.einsum("ng,ng->g", res, u[:, None] * t)
+    return sse, coef, g
+
+
+def _centred_columns(u: np.ndarray, sign: float, e: np.ndarray, yc: np.ndarray):
+    """Scaled, centred power columns sign exp(e u) for a vector of exponents e (G,).
+
+    Returns (Fc (G, n), r = Fc yc (G,), Sjj (G,)).
+    """
+    F = sign * np.exp(e[:, None] * u[None, :])
+    scale = np.max(np.abs(F), axis=1)
+    Fs = F / scale[:, None]
+    Fc = Fs - Fs.mean(axis=1)[:, None]
+    return Fc, np.einsum("gn,n->g", Fc, yc), np.einsum("gn,gn->g", Fc, Fc)
+
+
+def _separable_grid(prob: _Problem, axes: list[np.ndarray]) -> np.ndarray:
+    """Profile SSE on the tensor grid axes[0] x axes[1] of a separable two-column problem.
+
+    The per-axis moments are computed once per axis value; the cross moments of the
+    centred columns are one matrix product (G1, n) x (n, G2).
+    """
+    y = prob.y
+    yc = y - y.mean()
+    (k1, u1, s1), (k2, u2, s2) = sorted(prob.terms, key=lambda t: t[0])
+    F1, r1, S11 = _centred_columns(u1, s1, axes[0], yc)
+    F2, r2, S22 = _centred_columns(u2, s2, axes[1], yc)
+    S12 = F1 @ F2.T  # (G1, G2); a single BLAS call
+    sse, _, _ = _nnls_core(
+        np.dot(yc, yc), float(y.size), r1[:, None], S11[:, None], r2[None, :], S22[None, :], S12
+    )
+    return sse.ravel()
 
 
 def _grid_search(prob: _Problem, box: dict[str, tuple[float, float, int]]):
+    """The profile SSE at every point of the grid of the box: (axes, mesh (G, q), sse (G,))."""
     axes = [np.linspace(*box[e]) for e in prob.exps]
     mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(axes))
-    sse, _ = _profile(prob.features(mesh), prob.y)
+    if len(axes) == 2 and prob.separable:
+        sse = _separable_grid(prob, axes)
+    else:
+        sse, _ = _solve_at(prob, mesh, exact=False)
     return axes, mesh, sse
 
 
 def _local_minima(sse: np.ndarray, shape: tuple[int, ...], k: int) -> list[int]:
     """Indices of the k lowest grid points that are no larger than their neighbours."""
+    if len(shape) == 1:
+        left = np.concatenate([[np.inf], sse[:-1]])
+        right = np.concatenate([sse[1:], [np.inf]])
+        idx = np.flatnonzero((sse <= left) & (sse <= right))
+        idx = idx[np.argsort(sse[idx], kind="stable")]
+        return list(idx[:k]) if idx.size else [int(np.argmin(sse))]
     grid = sse.reshape(shape)
     padded = np.pad(grid, 1, mode="constant", constant_values=np.inf)
     is_min = np.ones(shape, dtype=bool)
@@ -259,57 +437,108 @@ def _local_minima(sse: np.ndarray, shape: tuple[int, ...], k: int) -> list[int]:
             neigh = np.roll(padded, step, axis=axis)[tuple(slice(1, -1) for _ in shape)]
             is_min &= grid <= neigh
     idx = np.flatnonzero(is_min.ravel())
-    idx = idx[np.argsort(sse[idx])]
+    idx = idx[np.argsort(sse[idx], kind="stable")]
     return list(idx[:k]) if idx.size else [int(np.argmin(sse))]
 
 
+def _refine_1d(prob: _Problem, lo: np.ndarray, hi: np.ndarray, x0: np.ndarray, K: int = 129):
+    """Vectorised refinement of a one-exponent profile inside every bracket [lo, hi].
+
+    The profile and its analytic derivative are evaluated on K equally spaced points
+    per bracket (spacing about 2e-5 for the default grids). Around the best lattice
+    point, a sign change of the derivative in a neighbouring cell locates the
+    minimiser by linear interpolation of the derivative (error of order spacing^2);
+    the interpolated points, the lattice point and the grid point ``x0`` are
+    compared on the exact SSE and the best is returned, so the result is never worse
+    than the grid point.
+
+    Returns (x (B,), sse (B,), coef (B, p + 1)).
+    """
+    lo, hi, x0 = (np.array(v, dtype=float) for v in (lo, hi, x0))
+    B = lo.size
+    rows = np.arange(B)
+    t = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, K)[None, :]
+    f, _, g = _solve_at(prob, t.reshape(-1, 1), grad=True)
+    f, g = f.reshape(B, K), g.reshape(B, K)
+    i = np.argmin(f, axis=1)
+    cand = [x0, t[rows, i]]
+    for a in (i - 1, i):  # the cells left and right of the best lattice point
+        a = np.clip(a, 0, K - 2)
+        ga, gb, ta, tb = g[rows, a], g[rows, a + 1], t[rows, a], t[rows, a + 1]
+        change = (ga < 0) & (gb > 0)
+        root = ta + (tb - ta) * ga / np.where(change, ga - gb, -1.0)
+        cand.append(np.where(change, np.clip(root, ta, tb), t[rows, i]))
+    X = np.stack(cand, axis=1)  # (B, 4)
+    F, coef = _solve_at(prob, X.reshape(-1, 1))
+    F = F.reshape(B, -1)
+    j = np.argmin(F, axis=1)
+    return X[rows, j], F[rows, j], coef.reshape(B, X.shape[1], -1)[rows, j]
+
+
+def _refine_box(prob: _Problem, x0: np.ndarray, f0: float, lo: np.ndarray, hi: np.ndarray, box_lo, box_hi):
+    """Bounded truncated Newton (TNC) on the profile with its analytic gradient in [lo, hi].
+
+    If the optimum lands on a face of the bracket that is not a face of the box, the
+    bracket is moved there (same size) and the search continues, so a minimum just
+    outside the first bracket is still found. Never worse than (x0, f0).
+    """
+    yy = float(np.sum((prob.y - prob.y.mean()) ** 2)) or 1.0
+
+    def fun(t):
+        f, _, g = _solve_at(prob, t[None, :], grad=True)
+        return float(f[0]) / yy, g[0] / yy
+
+    x, f = np.array(x0, dtype=float), float(f0)
+    half = (hi - lo) / 2.0
+    for _ in range(20):
+        res = optimize.minimize(
+            fun, x, jac=True, method="TNC", bounds=list(zip(lo, hi)),
+            options={"ftol": 0.0, "xtol": 1e-13, "gtol": 1e-14, "maxfun": 2000},
+        )
+        fx = float(_solve_at(prob, res.x[None, :])[0][0])
+        if not fx < f:
+            break
+        x, f = np.asarray(res.x, dtype=float), fx
+        stuck = ((x <= lo) & (lo > box_lo)) | ((x >= hi) & (hi < box_hi))
+        if not stuck.any():
+            break
+        lo, hi = np.maximum(x - half, box_lo), np.minimum(x + half, box_hi)
+    return x, f
+
+
 def _solve_vp(prob: _Problem, box=None):
-    """Global least-squares optimum of a VP problem over the box; returns (exps, coef, sse, edge)."""
+    """Global least-squares optimum of a VP problem over the box; returns (exps, coef, sse, edge).
+
+    The profile SSE(exponents) is evaluated on the full grid of the box; the three
+    lowest grid local minima are refined inside their bracketing cells (one exponent:
+    vectorised bracketed search; two exponents: bounded truncated Newton with the
+    analytic profile gradient, the bracket following the optimum), and the best is
+    kept. ``sse`` is computed from the residuals of the returned coefficients.
+    """
     box = box or prob.box
     axes, mesh, sse = _grid_search(prob, box)
     shape = tuple(len(a) for a in axes)
-
-    def profile(e):
-        s, _ = _profile(prob.features(np.atleast_2d(e)), prob.y)
-        return float(s[0])
-
-    best = None
-    for idx in _local_minima(sse, shape, k=3):
-        multi = np.unravel_index(idx, shape)
-        lo = [a[max(i - 1, 0)] for a, i in zip(axes, multi)]
-        hi = [a[min(i + 1, len(a) - 1)] for a, i in zip(axes, multi)]
-        x0 = mesh[idx]
-        if len(axes) == 1:
-            res = optimize.minimize_scalar(
-                lambda t: profile([t]), bounds=(lo[0], hi[0]), method="bounded",
-                options={"xatol": 1e-12 * max(1.0, abs(x0[0])), "maxiter": 500},
-            )
-            x, f = np.array([res.x]), float(res.fun)
-        else:
-            res = optimize.minimize(
-                lambda t: profile(t), x0, method="Nelder-Mead", bounds=list(zip(lo, hi)),
-                options={"xatol": 1e-12, "fatol": 1e-18, "maxiter": 4000},
-            )
-            x, f = np.asarray(res.x), float(res.fun)
-        if f > sse[idx]:  # the refinement must never be worse than its grid point
-            x, f = x0, float(sse[idx])
-        if best is None or f < best[1]:
-            best = (x, f)
-    x, f = best
-    _, coef = _profile(prob.features(np.atleast_2d(x)), prob.y)
+    cands = _local_minima(sse, shape, k=3)
+    multis = [np.unravel_index(i, shape) for i in cands]
+    lo = np.array([[a[max(i - 1, 0)] for a, i in zip(axes, m)] for m in multis])
+    hi = np.array([[a[min(i + 1, len(a) - 1)] for a, i in zip(axes, m)] for m in multis])
+    x0 = mesh[cands]
+    if len(axes) == 1:
+        xs, fs, coefs = _refine_1d(prob, lo[:, 0], hi[:, 0], x0[:, 0])
+        xs = xs[:, None]
+    else:
+        box_lo = np.array([a[0] for a in axes])
+        box_hi = np.array([a[-1] for a in axes])
+        f0 = _solve_at(prob, x0)[0]
+        out = [_refine_box(prob, x0[j], f0[j], lo[j], hi[j], box_lo, box_hi) for j in range(len(cands))]
+        xs = np.array([o[0] for o in out])
+        fs, coefs = _solve_at(prob, xs)
+    j = int(np.argmin(fs))
+    x, f, coef = xs[j], fs[j:j + 1], coefs[j:j + 1]
     edge = tuple(
         e for e, xi, a in zip(prob.exps, x, axes) if xi <= a[0] + (a[1] - a[0]) or xi >= a[-1] - (a[-1] - a[-2])
     )
-    return x, coef[0], f, edge
-
-
-def _jacobian_rank_ok(fun: Callable[[np.ndarray], np.ndarray], theta: np.ndarray) -> bool:
-    """Whether the model's Jacobian in all parameters has full column rank at theta."""
-    J = optimize.approx_fprime(theta, fun, epsilon=1e-7 * np.maximum(np.abs(theta), 1e-3))
-    J = np.atleast_2d(J)
-    J = J / np.maximum(np.linalg.norm(J, axis=0), 1e-300)
-    s = np.linalg.svd(J, compute_uv=False)
-    return bool(s.size and s[-1] > 1e-9 * s[0] and J.shape[0] >= J.shape[1])
+    return x, coef[0], float(f[0]), edge
 
 
 def _finish(prob_name, law, objective, inputs, y, pred, box, edge, active, identified, notes, obj_value, delta=None):
@@ -345,39 +574,26 @@ def _finish(prob_name, law, objective, inputs, y, pred, box, edge, active, ident
 
 
 def _overtraining_problem(C, M, L, box=None) -> _Problem:
+    # L = E + a exp(eta (log M - log C)) + b exp(-eta (log M + log C))
     lc, lm = np.log(C), np.log(M)
-
-    def features(E):
-        eta = E[:, 0][:, None]
-        return np.stack([np.exp(eta * (lm - lc)), np.exp(-eta * (lm + lc))], axis=-1)
-
-    return _Problem("overtraining", ("eta",), features, L, box or SEARCH_BOXES["overtraining"])
+    terms = ((0, lm - lc, 1.0), (0, -(lm + lc), 1.0))
+    return _make_problem("overtraining", ("eta",), terms, L, box or SEARCH_BOXES["overtraining"])
 
 
 def _compute_problem(C, L, box=None) -> _Problem:
-    lc = np.log(C)
-
-    def features(E):
-        return np.exp(-E[:, 0][:, None] * lc)[..., None]
-
-    return _Problem("compute", ("eta",), features, L, box or SEARCH_BOXES["compute"])
+    # L = E + lambda exp(-eta log C)
+    return _make_problem("compute", ("eta",), ((0, -np.log(C), 1.0),), L, box or SEARCH_BOXES["compute"])
 
 
 def _error_problem(L, err, box=None) -> _Problem:
     # Err = epsilon + k * (-exp(-gamma L)), k >= 0
-    def features(E):
-        return (-np.exp(-E[:, 0][:, None] * L))[..., None]
-
-    return _Problem("error", ("gamma",), features, err, box or SEARCH_BOXES["error"])
+    return _make_problem("error", ("gamma",), ((0, -np.asarray(L, dtype=float), -1.0),), err, box or SEARCH_BOXES["error"])
 
 
 def _chinchilla_problem(N, D, L, box=None) -> _Problem:
-    ln, ld = np.log(N), np.log(D)
-
-    def features(E):
-        return np.stack([np.exp(-E[:, 0][:, None] * ln), np.exp(-E[:, 1][:, None] * ld)], axis=-1)
-
-    return _Problem("chinchilla", ("alpha", "beta"), features, L, box or SEARCH_BOXES["chinchilla"])
+    # L = E + A exp(-alpha log N) + B exp(-beta log D)
+    terms = ((0, -np.log(N), 1.0), (1, -np.log(D), 1.0))
+    return _make_problem("chinchilla", ("alpha", "beta"), terms, L, box or SEARCH_BOXES["chinchilla"])
 
 
 def _law_from(name: str, exps: np.ndarray, coef: np.ndarray) -> Law:
@@ -405,14 +621,6 @@ def _predict(law: Law, inputs: dict[str, np.ndarray]) -> np.ndarray:
     return law.predict(inputs["N"], inputs["D"])
 
 
-def _theta_fun(name: str, inputs: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
-    def f(theta):
-        return _predict(_law_from(name, theta[len(theta) - _NEXP[name]:], theta[: len(theta) - _NEXP[name]]), inputs)
-
-    return f
-
-
-_NEXP = {"overtraining": 1, "compute": 1, "error": 1, "chinchilla": 2}
 
 
 def _lsq(prob: _Problem, inputs: dict[str, np.ndarray], box=None, extra_notes=(), identified=True) -> FitResult:
@@ -423,8 +631,40 @@ def _lsq(prob: _Problem, inputs: dict[str, np.ndarray], box=None, extra_notes=()
     active = tuple(n for n, c in zip(_LINEAR_NAMES[prob.name], coef[1:]) if c == 0.0)
     theta = np.concatenate([coef, exps])
     if identified and not active:
-        identified = _jacobian_rank_ok(_theta_fun(prob.name, inputs), theta)
+        identified = _jacobian_rank_ok(prob, theta)
     return _finish(prob.name, law, "lsq", inputs, prob.y, pred, box, edge, active, identified, extra_notes, f)
+
+
+# ----------------------------------------------------------------------------- Jacobians
+
+
+def _jacobian(prob: _Problem, theta: np.ndarray) -> np.ndarray:
+    """d f / d theta (n, p) of the law at theta = (intercept, coefficients, exponents).
+
+    f = c0 + sum_j c_j sign_j exp(e_{k_j} u_j): the columns are 1, the terms, and for
+    each exponent k the sum over its terms of c_j u_j sign_j exp(e_k u_j).
+    """
+    p = len(prob.terms)
+    c, e = theta[1 : 1 + p], theta[1 + p :]
+    cols = _columns(prob.terms, e[None, :])
+    J = np.zeros((prob.y.size, 1 + p + e.size))
+    J[:, 0] = 1.0
+    for j, ((k, u, _), F) in enumerate(zip(prob.terms, cols)):
+        J[:, 1 + j] = F[0]
+        J[:, 1 + p + k] += c[j] * u * F[0]
+    return J
+
+
+def _jacobian_rank_ok(prob: _Problem, theta: np.ndarray) -> bool:
+    """Whether the law's Jacobian in all parameters has full column rank at theta.
+
+    Columns are normalised to unit length; full rank means n >= p and the smallest
+    singular value above 1e-9 times the largest.
+    """
+    J = _jacobian(prob, np.asarray(theta, dtype=float))
+    J = J / np.maximum(np.linalg.norm(J, axis=0), 1e-300)
+    s = np.linalg.svd(J, compute_uv=False)
+    return bool(s.size and s[-1] > 1e-9 * s[0] and J.shape[0] >= J.shape[1])
 
 
 # ----------------------------------------------------------------------------- Huber on log residuals
@@ -436,52 +676,72 @@ def huber(r: np.ndarray, delta: float) -> np.ndarray:
     return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
 
 
-def _huber_log(
-    name: str, inputs: dict[str, np.ndarray], y: np.ndarray, lsq: FitResult, delta: float, starts: np.ndarray
-) -> FitResult:
-    """Minimise sum_i Huber_delta(log y_i - log f(x_i; theta)) with L-BFGS-B.
+#: Quasi-Newton runs of a Huber fit: from the least-squares solution and the best grid starts.
+_HUBER_RUNS = 10
+
+
+def _huber_log(prob: _Problem, inputs: dict[str, np.ndarray], lsq: FitResult, delta: float, starts: np.ndarray) -> FitResult:
+    r"""Minimise sum_i Huber_delta(log y_i - log f(x_i; theta)) by BFGS from many starts.
 
     Positive coefficients are optimised in log space, so every start is feasible; the
     intercept (E or epsilon) is optimised directly. ``starts`` are (n_starts, n_params)
-    in the natural parametrisation; the least-squares solution is always added.
+    in the natural parametrisation; the least-squares solution is always added. The
+    objective is evaluated at every start at once, and BFGS with the analytic gradient
+    :math:`\sum_i \psi_\delta(r_i) / f_i \, \partial f_i / \partial\theta` runs from the
+    least-squares solution and the best ``_HUBER_RUNS`` starts. (Hoffmann et al. used
+    L-BFGS; with at most five parameters the full BFGS matrix costs nothing, and scipy's
+    BFGS avoids the BLAS-thread overhead of its L-BFGS-B on tiny problems.)
     """
-    nexp = _NEXP[name]
-    n_lin = N_PARAMS[name] - nexp  # intercept + positive coefficients
+    name, y, terms = prob.name, prob.y, prob.terms
+    p = len(terms)
+    n_lin = 1 + p  # intercept + positive coefficients
     logy = np.log(y)
 
-    def unpack(z):
-        inter = z[0]
-        lin = np.exp(z[1:n_lin])
-        return np.concatenate([[inter], lin, z[n_lin:]])
-
-    def obj(z):
-        theta = unpack(z)
-        law = _law_from(name, theta[n_lin:], theta[:n_lin])
+    def values(Z):  # objective at many points (S, n_params), vectorised
+        c = np.exp(Z[:, 1:n_lin])
+        cols = _columns(terms, Z[:, n_lin:])
         with np.errstate(all="ignore"):
-            pred = _predict(law, inputs)
-        if np.any(~np.isfinite(pred)) or np.any(pred <= 0):
-            return 1e10
-        return float(np.sum(huber(np.log(pred) - logy, delta)))
+            pred = Z[:, :1] + sum(c[:, j, None] * F for j, F in enumerate(cols))
+            bad = np.any(~np.isfinite(pred) | (pred <= 0), axis=-1)
+            v = np.sum(huber(np.log(np.where(bad[:, None], 1.0, pred)) - logy, delta), axis=-1)
+        return np.where(bad | ~np.isfinite(v), 1e10, v)
 
-    theta_lsq = np.concatenate([list(lsq.law.params.values())[:n_lin], list(lsq.law.params.values())[n_lin:]])
+    def fun(z):
+        c = np.exp(z[1:n_lin])
+        e = z[n_lin:]
+        with np.errstate(all="ignore"):
+            cF = [c[j] * s * np.exp(e[k] * u) for j, (k, u, s) in enumerate(terms)]
+            pred = z[0] + sum(cF)
+        if not np.all(np.isfinite(pred) & (pred > 0)):
+            return 1e10, np.zeros_like(z)
+        r = np.log(pred) - logy
+        a = np.abs(r)
+        w = np.clip(r, -delta, delta) / pred
+        g = np.zeros_like(z)
+        g[0] = np.sum(w)
+        for j, ((k, u, _), t) in enumerate(zip(terms, cF)):
+            wt = w * t
+            g[1 + j] = np.sum(wt)  # d/d log c_j
+            g[n_lin + k] += np.dot(wt, u)
+        return float(np.sum(np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta)))), g
+
+    theta_lsq = np.array(list(lsq.law.params.values()), dtype=float)
     all_starts = np.vstack([theta_lsq[None, :], starts])
-    zs = []
-    for th in all_starts:
-        lin = np.maximum(th[1:n_lin], 1e-12)
-        zs.append(np.concatenate([[th[0]], np.log(lin), th[n_lin:]]))
-    values = np.array([obj(z) for z in zs])
-    order = np.argsort(values)[: min(len(zs), 24)]
+    Z = all_starts.copy()
+    Z[:, 1:n_lin] = np.log(np.maximum(all_starts[:, 1:n_lin], 1e-12))
+    order = np.argsort(values(Z), kind="stable")[: min(len(Z), _HUBER_RUNS)]
     if 0 not in order:
         order = np.concatenate([[0], order])
     best = None
     for i in order:
-        res = optimize.minimize(obj, zs[i], method="L-BFGS-B", options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 5000})
+        res = optimize.minimize(fun, Z[i], jac=True, method="BFGS", options={"gtol": 1e-12, "maxiter": 5000})
         if best is None or res.fun < best.fun:
             best = res
-    theta = unpack(best.x)
+    theta = best.x.copy()
+    theta[1:n_lin] = np.exp(theta[1:n_lin])
     law = _law_from(name, theta[n_lin:], theta[:n_lin])
     pred = _predict(law, inputs)
-    identified = lsq.identified and _jacobian_rank_ok(_theta_fun(name, inputs), theta)
+    identified = lsq.identified and _jacobian_rank_ok(prob, theta)
     return _finish(
         name, law, "huber_log", inputs, y, pred, {}, (), (), identified,
         (), best.fun, delta=delta,
@@ -516,7 +776,7 @@ def _dispatch(name: str, prob: _Problem, inputs, objective: str, delta: float, b
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         lsq = _lsq(prob, inputs, box, notes, identified)
-    return _huber_log(name, inputs, prob.y, lsq, delta, _default_starts(name))
+    return _huber_log(prob, inputs, lsq, delta, _default_starts(name))
 
 
 def fit_overtraining(
@@ -580,8 +840,8 @@ def fit_chinchilla(N, D, L, *, objective: str = "lsq", delta: float = 1e-3, box=
     r"""Fit :math:`L(N, D) = E + A N^{-\alpha} + B D^{-\beta}` (A, B >= 0).
 
     ``objective="huber_log"`` is the Chinchilla Approach 3: Huber loss (``delta``)
-    on log-loss residuals, minimised with L-BFGS-B from a grid of starts plus the
-    least-squares solution.
+    on log-loss residuals, minimised with BFGS (analytic gradient) from the best
+    points of a grid of starts plus the least-squares solution.
     """
     N, D, L = _as_positive(N, "N"), _as_positive(D, "D"), _as_positive(L, "L")
     _check_count(L.size, "chinchilla", N, D, L)
