@@ -126,6 +126,10 @@ def test_huber_backtest_rows_concatenate_with_compare_laws(testbed):
     assert list(h.columns) == list(c.columns)
     assert len(h) == len(c) and (h["objective"] == "huber_log").all()
     assert np.all(np.isfinite(h["loss_predicted"]))
+    ch = cs.huber_backtest(testbed, datasets=("rpj",), law="chinchilla")
+    assert (ch["law"] == "chinchilla").all() and np.all(np.isfinite(ch["loss_predicted"]))
+    with pytest.raises(ValueError, match="law"):
+        cs.huber_backtest(testbed, law="compute")
 
 
 def test_interval_table_has_one_row_per_method_and_parameter(testbed):
