@@ -398,17 +398,12 @@ def free_floor_fits(
 
 
 def optimal_multiplier(law) -> float:
-    r"""The token multiplier that minimises loss at fixed compute under an over-training law.
+    r"""The token multiplier that minimises loss at fixed compute, :math:`M^* = (b / a)^{1 / (2\eta)}`.
 
-    :math:`\lambda(M) = a M^{\eta} + b M^{-\eta}` has
-    :math:`d\lambda/dM = \eta (a M^{\eta - 1} - b M^{-\eta - 1}) = 0` at
-    :math:`M^* = (b / a)^{1 / (2\eta)}`.
-
-    Raises ``ValueError`` unless a, b and eta are positive.
+    Delegates to :meth:`scalinglib.laws.OvertrainingLaw.optimal_multiplier`; raises
+    ``ValueError`` unless a, b and eta are positive.
     """
-    if not (law.a > 0 and law.b > 0 and law.eta > 0):
-        raise ValueError(f"optimal multiplier needs a, b, eta > 0; got a={law.a}, b={law.b}, eta={law.eta}")
-    return float((law.b / law.a) ** (1.0 / (2.0 * law.eta)))
+    return law.optimal_multiplier()
 
 
 # ----------------------------------------------------------------------------- loss to error

@@ -89,11 +89,12 @@ class Plan:
 def optimal_multiplier(law: OvertrainingLaw) -> float:
     r"""Compute-optimal tokens per parameter of an over-training law, :math:`M^* = (b/a)^{1/(2\eta)}`.
 
-    From :math:`d\lambda/dM = \eta (a M^{\eta-1} - b M^{-\eta-1}) = 0`.
+    :meth:`OvertrainingLaw.optimal_multiplier`, with its ``ValueError`` raised as :class:`PlanError`.
     """
-    if not (law.a > 0 and law.b > 0 and law.eta > 0):
-        raise PlanError(f"the compute-optimal multiplier needs a, b, eta > 0; got a={law.a}, b={law.b}, eta={law.eta}")
-    return float((law.b / law.a) ** (1.0 / (2.0 * law.eta)))
+    try:
+        return law.optimal_multiplier()
+    except ValueError as exc:
+        raise PlanError(f"the compute-optimal multiplier needs a, b, eta > 0; got a={law.a}, b={law.b}, eta={law.eta}") from exc
 
 
 def compute_optimal(law: OvertrainingLaw | ChinchillaLaw, C) -> tuple[np.ndarray, np.ndarray]:
