@@ -19,6 +19,11 @@ Small functions that the chapters 9-12 of the book call; each returns a table.
   bootstrap intervals.
 * :func:`inference_sweep` — inference-aware plans (Sardana et al., 2023) over a range of
   inference demands, with the saving over the compute-optimal run and bootstrap intervals.
+* :func:`small_run_config`, :func:`bootstrap_laws` — a configuration whose loss law is
+  fitted on all small-model runs of a training set (optionally only M >= ``m_min``), and
+  a joint bootstrap of its loss and error laws with a resampling scheme per law.
+* :func:`optimal_multiplier_by_runs` — the compute-optimal multiplier M* with bootstrap
+  intervals for several choices of fitting runs.
 
 A warm start finds the optimum of the basin it starts in. For bootstrap replicates the
 point estimate is a natural start (a replicate is a small perturbation of the data); the
@@ -49,6 +54,9 @@ __all__ = [
     "interval_table",
     "inference_sweep",
     "compute_optimal_band",
+    "small_run_config",
+    "bootstrap_laws",
+    "optimal_multiplier_by_runs",
 ]
 
 Law = ChinchillaLaw | OvertrainingLaw
@@ -471,3 +479,113 @@ def compute_optimal_band(boot, C: Sequence[float], level: float = 0.90) -> pd.Da
             "M_high": m_hi,
         }
     )
+
+
+def small_run_config(df: pd.DataFrame, dataset: str, m_min: float = 0.0, eval_set: str = DEFAULT_EVAL, downstream: str = "avg_subset"):
+    r"""The paper's default configuration with the loss law fitted on all small-model runs.
+
+    Loss runs: every run of the four small models (:data:`scalinglib.paper.SMALL_MODELS`)
+    of ``dataset`` in ``df`` with :math:`M \ge` ``m_min``, ordered by model then M. Error
+    runs and targets are those of :func:`scalinglib.paper.default_config` (the error law
+    maps loss to error and does not depend on how the loss law was fitted).
+    """
+    from dataclasses import replace
+
+    from .paper import SMALL_MODELS, Run, default_config
+
+    base = default_config(dataset, eval_set, downstream)
+    d = df[(df["dataset"] == dataset) & df["model"].isin(SMALL_MODELS) & (df["M"] >= m_min)]
+    if d.empty:
+        raise ValueError(f"no small-model run of training set {dataset!r} with M >= {m_min:g}")
+    order = {m: i for i, m in enumerate(SMALL_MODELS)}
+    d = d.assign(_o=d["model"].map(order)).sort_values(["_o", "M"])
+    runs = tuple(Run(str(m), float(M)) for m, M in zip(d["model"], d["M"]))
+    return replace(base, loss_runs=runs)
+
+
+def bootstrap_laws(
+    df: pd.DataFrame,
+    config,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+    loss_method: str = "pairs",
+    error_method: str = "residual",
+):
+    """Joint bootstrap of a configuration's loss and error laws, one scheme per law.
+
+    As :func:`scalinglib.uncertainty.bootstrap_config` (independent streams spawned from
+    ``seed``, replicate b pairs loss replicate b with error replicate b), but the loss
+    law and the error law may be resampled differently: pairs suit a loss law fitted on
+    ~30 runs, while the six runs of the error law are better served by residuals.
+    Returns a :class:`scalinglib.uncertainty.ConfigBootstrap`.
+    """
+    from .paper import fit_config, select_runs
+    from .uncertainty import ConfigBootstrap, bootstrap
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        fitted = fit_config(df, config)
+    r_loss, r_err = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2))
+    loss = bootstrap(fitted.loss_fit, n_boot, loss_method, r_loss)
+    error = bootstrap(fitted.error_fit, n_boot, error_method, r_err)
+    rows = select_runs(df, config.dataset, config.targets)
+    targets = pd.DataFrame(
+        {
+            "model": rows["model"].to_numpy(),
+            "N": rows["N"].to_numpy(float),
+            "M": rows["M"].to_numpy(float),
+            "C": rows["C"].to_numpy(float),
+            "loss_observed": rows[config.loss_col].to_numpy(float),
+            "err_observed": rows[config.err_col].to_numpy(float),
+        }
+    )
+    return ConfigBootstrap(fitted=fitted, loss=loss, error=error, targets=targets)
+
+
+def optimal_multiplier_by_runs(
+    df: pd.DataFrame,
+    datasets: Sequence[str] = DATASETS,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+    level: float = 0.90,
+    eval_set: str = DEFAULT_EVAL,
+) -> pd.DataFrame:
+    r"""Compute-optimal multiplier :math:`M^* = (b/a)^{1/(2\eta)}` for three choices of loss-fit runs.
+
+    Per training set, the over-training law is fitted on (i) the paper's default
+    configuration (five runs, residual bootstrap), (ii) all small-model runs with
+    :math:`M \ge 20` and (iii) all small-model runs (pairs bootstrap for both). Columns:
+    dataset, runs (label), n_runs, M_min, M_max (range of fitted multipliers), M_star,
+    M_low, M_high (``level`` percentile interval over replicates), method.
+    """
+    from .paper import default_config, select_runs
+    from .uncertainty import bootstrap
+
+    rows = []
+    for ds in datasets:
+        choices = (
+            ("default configuration", default_config(ds, eval_set), "residual"),
+            ("small models, M >= 20", small_run_config(df, ds, 20.0, eval_set), "pairs"),
+            ("small models, all M", small_run_config(df, ds, 0.0, eval_set), "pairs"),
+        )
+        for label, cfg, method in choices:
+            runs = select_runs(df, ds, cfg.loss_runs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FitWarning)
+                fit = fit_overtraining(runs["C"].to_numpy(float), runs["M"].to_numpy(float), runs[cfg.loss_col].to_numpy(float))
+            b = bootstrap(fit, n_boot, method, seed)
+            band = compute_optimal_band(b, [1.0], level=level).iloc[0]
+            rows.append(
+                {
+                    "dataset": ds,
+                    "runs": label,
+                    "n_runs": len(runs),
+                    "M_min": float(runs["M"].min()),
+                    "M_max": float(runs["M"].max()),
+                    "M_star": float(band["M"]),
+                    "M_low": float(band["M_low"]),
+                    "M_high": float(band["M_high"]),
+                    "method": method,
+                }
+            )
+    return pd.DataFrame(rows)

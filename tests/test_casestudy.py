@@ -159,3 +159,46 @@ def test_compute_optimal_band_brackets_the_point_allocation(testbed):
     Ms = band["M"].iloc[0]
     # M* minimises the loss at fixed compute
     assert law.predict(1e21, Ms) < min(law.predict(1e21, Ms * 1.1), law.predict(1e21, Ms / 1.1))
+
+
+def test_small_run_config_takes_every_small_model_run_at_or_above_m_min(testbed):
+    from scalinglib.paper import SMALL_MODELS
+
+    full = cs.small_run_config(testbed, "rpj")
+    ge20 = cs.small_run_config(testbed, "rpj", 20.0)
+    d = testbed[(testbed["dataset"] == "rpj") & testbed["model"].isin(SMALL_MODELS)]
+    assert len(full.loss_runs) == len(d) == 32
+    assert len(ge20.loss_runs) == int((d["M"] >= 20).sum()) and min(r.M for r in ge20.loss_runs) == 20.0
+    assert full.error_runs == default_config("rpj").error_runs and full.targets == default_config("rpj").targets
+    with pytest.raises(ValueError, match="M >= 1e"):
+        cs.small_run_config(testbed, "rpj", 1e6)
+
+
+def test_bootstrap_laws_uses_one_scheme_per_law_and_is_reproducible(testbed):
+    cfg = cs.small_run_config(testbed, "rpj")
+    a = cs.bootstrap_laws(testbed, cfg, n_boot=40, seed=3)
+    b = cs.bootstrap_laws(testbed, cfg, n_boot=40, seed=3)
+    assert a.loss.method == "pairs" and a.error.method == "residual"
+    np.testing.assert_array_equal(a.loss.samples["eta"], b.loss.samples["eta"])
+    np.testing.assert_array_equal(a.error.samples["gamma"], b.error.samples["gamma"])
+    assert a.fitted.loss_fit.n_points == 32
+    assert set(a.target_intervals(0.9)["model"]) == {"open_lm_1b", "open_lm_7b"}
+
+
+def test_optimal_multiplier_by_runs_matches_the_point_fits_and_brackets_them(testbed):
+    from scalinglib.overtraining import shared_floor
+
+    t = cs.optimal_multiplier_by_runs(testbed, datasets=("rpj",), n_boot=200, seed=0).set_index("runs")
+    assert list(t["n_runs"]) == [5, 24, 32]
+    # all small runs: the fit of chapter 2 (overtraining.shared_floor)
+    assert t.loc["small models, all M", "M_star"] == pytest.approx(shared_floor(testbed, "rpj").law.optimal_multiplier(), rel=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        from scalinglib.paper import fit_config
+
+        assert t.loc["default configuration", "M_star"] == pytest.approx(
+            fit_config(testbed, default_config("rpj")).loss_law.optimal_multiplier(), rel=1e-9
+        )
+    assert (t["M_low"] <= t["M_star"]).all() and (t["M_star"] <= t["M_high"]).all()
+    # the M >= 20 fit puts its optimum below every run it was fitted on
+    assert t.loc["small models, M >= 20", "M_star"] < t.loc["small models, M >= 20", "M_min"]
