@@ -16,7 +16,8 @@ unconstrained solution over the subsets of columns, computed in closed form and
 vectorised over a dense grid of exponents. The profile SSE(exponents) is then
 minimised on the grid and refined inside the bracketing grid cells (one exponent:
 a fine lattice plus interpolation of the analytic profile derivative; two
-exponents: bounded Newton-type search with the analytic profile gradient), so the
+exponents: projected Levenberg-Marquardt on the variable-projection residual with
+Kaufman's Jacobian), so the
 result is the global minimum over the documented search box (to the resolution at
 which the grid separates distinct minima). A result on the edge of the box is
 flagged with a :class:`FitWarning`. For two exponents with one per column
@@ -475,34 +476,88 @@ def _refine_1d(prob: _Problem, lo: np.ndarray, hi: np.ndarray, x0: np.ndarray, K
     return X[rows, j], F[rows, j], coef.reshape(B, X.shape[1], -1)[rows, j]
 
 
-def _refine_box(prob: _Problem, x0: np.ndarray, f0: float, lo: np.ndarray, hi: np.ndarray, box_lo, box_hi):
-    """Bounded truncated Newton (TNC) on the profile with its analytic gradient in [lo, hi].
+def _vp_residual(prob: _Problem, x: np.ndarray):
+    """SSE, residual r (n,) and the Kaufman Jacobian dr/de (n, q) of the VP residual at x (q,).
 
-    If the optimum lands on a face of the bracket that is not a face of the box, the
-    bracket is moved there (same size) and the search continues, so a minimum just
-    outside the first bracket is still found. Never worse than (x0, f0).
+    r(e) = y - c0 - F(e) c(e) with the NNLS coefficients. Kaufman's approximation of
+    its Jacobian, J = -(I - P) dF/de c with P the projection on the intercept and the
+    columns in use, gives the exact gradient 2 J' r of the profile SSE and the
+    Gauss-Newton matrix J'J (exact Newton for a zero-residual fit).
     """
-    yy = float(np.sum((prob.y - prob.y.mean()) ** 2)) or 1.0
+    Fs, scale = _scaled_columns(prob.terms, x[None, :])
+    sse, coef, res, cF = _profile_columns(Fs, scale, prob.y, resid=True)
+    used = [Fs[j][:, 0] - Fs[j][:, 0].mean() for j in range(len(Fs)) if coef[0, 1 + j] > 0]
+    J = np.zeros((prob.y.size, x.size))
+    for (k, u, _), t in zip(prob.terms, cF):
+        J[:, k] -= u * t[:, 0]
+    J -= J.mean(axis=0)
+    if len(used) == 1:
+        f = used[0]
+        J -= np.outer(f, f @ J / (f @ f))
+    elif len(used) == 2:
+        f1, f2 = used
+        S11, S22, S12 = f1 @ f1, f2 @ f2, f1 @ f2
+        det = S11 * S22 - S12 * S12
+        r1, r2 = f1 @ J, f2 @ J
+        J -= np.outer(f1, (S22 * r1 - S12 * r2) / det) + np.outer(f2, (S11 * r2 - S12 * r1) / det)
+    return float(sse[0]), res[:, 0], J
 
-    def fun(t):
-        f, _, g = _solve_at(prob, t[None, :], grad=True)
-        return float(f[0]) / yy, g[0] / yy
 
-    x, f = np.array(x0, dtype=float), float(f0)
+def _lm_step(J: np.ndarray, r: np.ndarray, mu: float, free: np.ndarray) -> np.ndarray:
+    """Levenberg-Marquardt step on the free coordinates: (J'J + mu diag(J'J)) d = -J'r.
+
+    Closed form for q <= 2; coordinates held at a bound (``free`` False) do not move.
+    """
+    A = J.T @ J
+    g = J.T @ r
+    A = A + mu * np.diag(np.diag(A))
+    d = np.zeros_like(g)
+    if free.all() and g.size == 2:
+        det = A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0]
+        if det > 1e-300 * max(A[0, 0] * A[1, 1], 1e-300):
+            return np.array([A[0, 1] * g[1] - A[1, 1] * g[0], A[1, 0] * g[0] - A[0, 0] * g[1]]) / det
+    ok = free & (np.diag(A) > 0)
+    d[ok] = -g[ok] / np.diag(A)[ok]
+    return d
+
+
+def _refine_box(prob: _Problem, x0: np.ndarray, f0: float, lo: np.ndarray, hi: np.ndarray, box_lo, box_hi):
+    """Projected Levenberg-Marquardt on the VP residual inside the bracket [lo, hi].
+
+    Gauss-Newton with Kaufman's Jacobian of the variable-projection residual
+    (quadratic convergence for a zero-residual fit), the step kept in the bracket;
+    a coordinate at a bound whose descent direction points out is held there.
+    If the optimum lands on a face of the bracket that is not a face of the box, the
+    bracket is re-centred there and doubled, and the search continues: the grid
+    minimum of a long narrow valley can lie far from the valley's minimum, which is
+    then still found. Never worse than (x0, f0).
+    """
+    x = np.array(x0, dtype=float)
+    f, r, J = _vp_residual(prob, x)
     half = (hi - lo) / 2.0
-    for _ in range(20):
-        res = optimize.minimize(
-            fun, x, jac=True, method="TNC", bounds=list(zip(lo, hi)),
-            options={"ftol": 0.0, "xtol": 1e-13, "gtol": 1e-14, "maxfun": 2000},
-        )
-        fx = float(_solve_at(prob, res.x[None, :])[0][0])
-        if not fx < f:
-            break
-        x, f = np.asarray(res.x, dtype=float), fx
+    for _ in range(40):
+        mu = 1e-3
+        for _ in range(200):
+            g = J.T @ r  # at a bound with the descent direction -g pointing out, hold it
+            free = ~(((x <= lo) & (g > 0)) | ((x >= hi) & (g < 0)))
+            xn = np.clip(x + _lm_step(J, r, mu, free), lo, hi)
+            if np.all(np.abs(xn - x) <= 1e-14 * (1.0 + np.abs(x))):
+                break
+            fn, rn, Jn = _vp_residual(prob, xn)
+            if fn < f:
+                x, f, r, J = xn, fn, rn, Jn
+                mu = max(mu / 4.0, 1e-12)
+            else:
+                mu *= 8.0
+                if mu > 1e12:
+                    break
         stuck = ((x <= lo) & (lo > box_lo)) | ((x >= hi) & (hi < box_hi))
         if not stuck.any():
             break
+        half = 2.0 * half
         lo, hi = np.maximum(x - half, box_lo), np.minimum(x + half, box_hi)
+    if not f < f0:
+        return np.array(x0, dtype=float), float(f0)
     return x, f
 
 
@@ -511,9 +566,9 @@ def _solve_vp(prob: _Problem, box=None):
 
     The profile SSE(exponents) is evaluated on the full grid of the box; the three
     lowest grid local minima are refined inside their bracketing cells (one exponent:
-    vectorised bracketed search; two exponents: bounded truncated Newton with the
-    analytic profile gradient, the bracket following the optimum), and the best is
-    kept. ``sse`` is computed from the residuals of the returned coefficients.
+    lattice and derivative interpolation; two exponents: projected Levenberg-Marquardt
+    on the variable-projection residual, the bracket following the optimum), and the
+    best is kept. ``sse`` is computed from the residuals of the returned coefficients.
     """
     box = box or prob.box
     axes, mesh, sse = _grid_search(prob, box)
