@@ -39,7 +39,7 @@ endif
 # Run kernels (myst-nb, nbval) with the project's interpreter, whatever
 # kernelspecs the user has installed elsewhere.
 RUN_ENV := PATH="$(VENV)/bin:$$PATH" JUPYTER_PATH="$(VENV)/share/jupyter" \
-           MPLBACKEND=Agg PYDEVD_DISABLE_FILE_VALIDATION=1
+           PYDEVD_DISABLE_FILE_VALIDATION=1
 
 .PHONY: venv book test clean distclean
 
