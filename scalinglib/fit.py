@@ -448,8 +448,9 @@ def _refine_1d(prob: _Problem, lo: np.ndarray, hi: np.ndarray, x0: np.ndarray, K
     The profile and its analytic derivative are evaluated on K equally spaced points
     per bracket (spacing about 2e-5 for the default grids). Around the best lattice
     point, a sign change of the derivative in a neighbouring cell locates the
-    minimiser by linear interpolation of the derivative (error of order spacing^2);
-    the interpolated points, the lattice point and the grid point ``x0`` are
+    minimiser by interpolation of the derivative (linear, then one Newton step on
+    the quadratic through three lattice points: error of order spacing^3); the
+    interpolated points, the lattice point and the grid point ``x0`` are
     compared on the exact SSE and the best is returned, so the result is never worse
     than the grid point.
 
@@ -465,11 +466,20 @@ def _refine_1d(prob: _Problem, lo: np.ndarray, hi: np.ndarray, x0: np.ndarray, K
     cand = [x0, t[rows, i]]
     for a in (i - 1, i):  # the cells left and right of the best lattice point
         a = np.clip(a, 0, K - 2)
-        ga, gb, ta, tb = g[rows, a], g[rows, a + 1], t[rows, a], t[rows, a + 1]
+        c = np.where(a + 2 <= K - 1, a + 2, a - 1)  # a third point for the curvature of g
+        ga, gb, gc = g[rows, a], g[rows, a + 1], g[rows, c]
+        ta, tb, tc = t[rows, a], t[rows, a + 1], t[rows, c]
         change = (ga < 0) & (gb > 0)
-        root = ta + (tb - ta) * ga / np.where(change, ga - gb, -1.0)
+        root = ta + (tb - ta) * ga / np.where(change, ga - gb, -1.0)  # linear interpolation of g
         cand.append(np.where(change, np.clip(root, ta, tb), t[rows, i]))
-    X = np.stack(cand, axis=1)  # (B, 4)
+        # one Newton step on the quadratic through the three points (error of order spacing^3)
+        d1 = (gb - ga) / (tb - ta)
+        d2 = ((gc - gb) / (tc - tb) - d1) / (tc - ta)
+        q = (root - ta) * (root - tb) * d2
+        dq = d1 + (2 * root - ta - tb) * d2
+        root2 = root - q / np.where(change & (dq > 0), dq, 1.0)
+        cand.append(np.where(change & (dq > 0), np.clip(root2, ta, tb), t[rows, i]))
+    X = np.stack(cand, axis=1)  # (B, 6)
     F, coef = _solve_at(prob, X.reshape(-1, 1))
     F = F.reshape(B, -1)
     j = np.argmin(F, axis=1)
