@@ -519,27 +519,9 @@ def bootstrap_laws(
     ~30 runs, while the six runs of the error law are better served by residuals.
     Returns a :class:`scalinglib.uncertainty.ConfigBootstrap`.
     """
-    from .paper import fit_config, select_runs
-    from .uncertainty import ConfigBootstrap, bootstrap
+    from .uncertainty import bootstrap_config
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        fitted = fit_config(df, config)
-    r_loss, r_err = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2))
-    loss = bootstrap(fitted.loss_fit, n_boot, loss_method, r_loss)
-    error = bootstrap(fitted.error_fit, n_boot, error_method, r_err)
-    rows = select_runs(df, config.dataset, config.targets)
-    targets = pd.DataFrame(
-        {
-            "model": rows["model"].to_numpy(),
-            "N": rows["N"].to_numpy(float),
-            "M": rows["M"].to_numpy(float),
-            "C": rows["C"].to_numpy(float),
-            "loss_observed": rows[config.loss_col].to_numpy(float),
-            "err_observed": rows[config.err_col].to_numpy(float),
-        }
-    )
-    return ConfigBootstrap(fitted=fitted, loss=loss, error=error, targets=targets)
+    return bootstrap_config(df, config, n_boot, seed, loss_method=loss_method, error_method=error_method)
 
 
 def optimal_multiplier_by_runs(

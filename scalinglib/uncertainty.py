@@ -593,11 +593,22 @@ class ConfigBootstrap:
         )
 
 
-def bootstrap_config(df: pd.DataFrame, config, n_boot: int = 1000, seed: int | None = 0, method: str = "pairs") -> ConfigBootstrap:
+def bootstrap_config(
+    df: pd.DataFrame,
+    config,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+    method: str = "pairs",
+    *,
+    loss_method: str | None = None,
+    error_method: str | None = None,
+) -> ConfigBootstrap:
     """Bootstrap the loss fit and the error fit of a configuration and propagate to its targets.
 
     The two fits are resampled independently, each from its own stream spawned from
-    ``seed`` (``numpy.random.SeedSequence(seed).spawn(2)``).
+    ``seed`` (``numpy.random.SeedSequence(seed).spawn(2)``). ``method`` applies to both
+    laws unless ``loss_method`` or ``error_method`` overrides it for one of them (e.g.
+    pairs for a loss law fitted on ~30 runs, residuals for a six-run error law).
     """
     from .paper import fit_config, select_runs
 
@@ -606,8 +617,8 @@ def bootstrap_config(df: pd.DataFrame, config, n_boot: int = 1000, seed: int | N
         fitted = fit_config(df, config)
     ss = np.random.SeedSequence(seed)
     r_loss, r_err = (np.random.default_rng(s) for s in ss.spawn(2))
-    loss = _bootstrap(fitted.loss_fit, n_boot, method, r_loss, seed)
-    error = _bootstrap(fitted.error_fit, n_boot, method, r_err, seed)
+    loss = _bootstrap(fitted.loss_fit, n_boot, loss_method or method, r_loss, seed)
+    error = _bootstrap(fitted.error_fit, n_boot, error_method or method, r_err, seed)
     rows = select_runs(df, config.dataset, config.targets)
     targets = pd.DataFrame(
         {
