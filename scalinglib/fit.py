@@ -26,7 +26,8 @@ flagged with a :class:`FitWarning`. For two exponents with one per column
 The Chinchilla Approach-3 objective (Hoffmann et al., 2022), a Huber loss with
 delta = 1e-3 on log-loss residuals, is minimised with a quasi-Newton method
 (BFGS, analytic gradient) from the best points of a grid of starting points and
-from the least-squares solution.
+from the least-squares solution. One such descent from a given law (a warm start,
+e.g. for bootstrap refits) is :func:`refine_huber_log`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ __all__ = [
     "fit_error",
     "fit_law",
     "huber",
+    "refine_huber_log",
 ]
 
 Law = ChinchillaLaw | OvertrainingLaw | ComputeLaw | ErrorLaw
@@ -744,18 +746,155 @@ def huber(r: np.ndarray, delta: float) -> np.ndarray:
 #: Quasi-Newton runs of a Huber fit: from the least-squares solution and the best grid starts.
 _HUBER_RUNS = 10
 
+#: Names of the inputs of each law, in the order of its problem's columns.
+_INPUT_NAMES = {"overtraining": ("C", "M"), "compute": ("C",), "error": ("L",), "chinchilla": ("N", "D")}
+_LAW_KINDS = {OvertrainingLaw: "overtraining", ComputeLaw: "compute", ErrorLaw: "error", ChinchillaLaw: "chinchilla"}
+
+
+def _huber_descent(terms: tuple[Term, ...], logy: np.ndarray, delta: float, z0: np.ndarray, w: np.ndarray | None = None):
+    r"""One BFGS descent of the Approach-3 objective from ``z0``; returns (z, value), never worse than z0.
+
+    z = (intercept, log of the positive coefficients, exponents); the law is
+    f = z_0 + sum_j exp(z_{1+j}) sign_j exp(e_{k_j} u_j). The objective
+    :math:`\sum_i w_i \mathrm{Huber}_\delta(\ln f_i - \ln y_i)` has the analytic gradient
+    :math:`\sum_i w_i \psi_\delta(r_i) / f_i \; \partial f_i / \partial z` with
+    :math:`\psi_\delta(r) = \mathrm{clip}(r, -\delta, \delta)`. A point with a non-positive or
+    non-finite prediction has the value 1e10 (and a zero gradient).
+    """
+    p = len(terms)
+    n_lin = 1 + p  # intercept + positive coefficients
+
+    def fun(z):
+        with np.errstate(all="ignore"):
+            c = np.exp(z[1:n_lin])
+            e = z[n_lin:]
+            cF = [c[j] * s * np.exp(e[k] * u) for j, (k, u, s) in enumerate(terms)]
+            pred = z[0] + sum(cF)
+        if not np.all(np.isfinite(pred) & (pred > 0)):
+            return 1e10, np.zeros_like(z)
+        r = np.log(pred) - logy
+        a = np.abs(r)
+        h = np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+        psi = np.clip(r, -delta, delta) / pred
+        if w is not None:
+            h = w * h
+            psi = w * psi
+        g = np.zeros_like(z)
+        g[0] = np.sum(psi)
+        for j, ((k, u, _), t) in enumerate(zip(terms, cF)):
+            pt = psi * t
+            g[1 + j] = np.sum(pt)  # d/d log c_j
+            g[n_lin + k] += np.dot(pt, u)
+        return float(np.sum(h)), g
+
+    z0 = np.asarray(z0, dtype=float)
+    f0 = fun(z0)[0]
+    res = optimize.minimize(fun, z0, jac=True, method="BFGS", options={"gtol": 1e-12, "maxiter": 5000})
+    if res.fun <= f0:
+        return res.x, float(res.fun)
+    return z0.copy(), float(f0)
+
+
+def _law_kind(law: Law) -> str:
+    kind = _LAW_KINDS.get(type(law))
+    if kind is None:
+        raise TypeError(f"expected one of {[c.__name__ for c in _LAW_KINDS]}, got {type(law).__name__}")
+    return kind
+
+
+def _problem_for(kind: str, inputs: dict[str, np.ndarray], y: np.ndarray) -> _Problem:
+    """The variable-projection problem (columns only; the box is irrelevant) of a law on points."""
+    if kind == "overtraining":
+        return _overtraining_problem(inputs["C"], inputs["M"], y)
+    if kind == "compute":
+        return _compute_problem(inputs["C"], y)
+    if kind == "error":
+        return _error_problem(inputs["L"], y)
+    return _chinchilla_problem(inputs["N"], inputs["D"], y)
+
+
+def refine_huber_log(law: Law, inputs: dict, y, delta: float = 1e-3, weights=None) -> tuple[Law, float]:
+    r"""Minimise the Approach-3 objective by BFGS starting from ``law`` (a warm start).
+
+    The objective (Hoffmann et al., 2022, with weights) is
+
+    .. math:: \sum_i w_i\, \mathrm{Huber}_\delta\big(\ln f(x_i; \theta) - \ln y_i\big),
+        \qquad \mathrm{Huber}_\delta(r) = \begin{cases} r^2/2 & |r| \le \delta \\
+        \delta (|r| - \delta/2) & |r| > \delta \end{cases}
+
+    a sum, not a mean. The intercept (E or epsilon) is optimised directly, the scale
+    coefficients (a, b, A, B, lambda, k) in log space, so they stay positive, and the
+    exponent(s) directly; the gradient is analytic,
+    :math:`\sum_i w_i \psi_\delta(r_i) / f_i \; \partial f_i / \partial\theta` with
+    :math:`\psi_\delta(r) = \mathrm{clip}(r, -\delta, \delta)`. This is the descent that
+    :func:`fit_chinchilla` and the other fits run from each of their starts with
+    ``objective="huber_log"``; alone it finds the optimum of the basin ``law`` lies in
+    (e.g. a bootstrap replicate refitted from the full-data optimum).
+
+    Parameters
+    ----------
+    law
+        Start: any of the four laws. A coefficient held at 0 starts at 1e-12.
+    inputs
+        The law's inputs by name: ``C`` and ``M`` (over-training), ``C`` (compute),
+        ``L`` (error), ``N`` and ``D`` (Chinchilla).
+    y
+        Observed values (loss or error), positive.
+    delta
+        Huber threshold on log residuals.
+    weights
+        Non-negative weights w (default 1), e.g. bootstrap counts: integer counts give
+        the fit on the resampled points.
+
+    Returns
+    -------
+    (law, value)
+        The law at the end of the descent and its objective value; never worse than
+        the start (if the descent does not improve on ``law``, ``law`` is returned).
+    """
+    kind = _law_kind(law)
+    missing = [k for k in _INPUT_NAMES[kind] if k not in inputs]
+    if missing:
+        raise FitError(f"the {kind} law needs the input(s) {', '.join(missing)}; got {sorted(inputs)}")
+    xs = {k: (_as_finite if k == "L" else _as_positive)(inputs[k], k) for k in _INPUT_NAMES[kind]}
+    y = _as_positive(y, "y")
+    w = None
+    if weights is not None:
+        w = _as_finite(weights, "weights")
+        if np.any(w < 0):
+            raise FitError(f"weights must be non-negative; index {int(np.flatnonzero(w < 0)[0])} has {w[w < 0][0]!r}")
+    sizes = {a.size for a in (*xs.values(), y, *(() if w is None else (w,)))}
+    if len(sizes) != 1:
+        raise FitError(f"inputs, y and weights of the {kind} law have different lengths: {sorted(sizes)}")
+    theta = np.array(list(law.params.values()), dtype=float)
+    n_lin = 1 + len(_LINEAR_NAMES[kind])
+    if np.any(theta[1:n_lin] < 0) or not np.all(np.isfinite(theta)):
+        raise FitError(f"a warm start needs finite parameters and non-negative scale coefficients; got {law.params}")
+    prob = _problem_for(kind, xs, y)
+    z0 = theta.copy()
+    z0[1:n_lin] = np.log(np.maximum(theta[1:n_lin], 1e-12))
+    z, value = _huber_descent(prob.terms, np.log(y), delta, z0, w)
+    with np.errstate(all="ignore"):
+        pred = _predict(law, xs)
+        h = huber(np.log(pred) - np.log(y), delta)
+        start = float(np.sum(h if w is None else w * h)) if np.all(pred > 0) else np.inf
+    if value > start:
+        return law, start
+    theta = z.copy()
+    theta[1:n_lin] = np.exp(z[1:n_lin])
+    return _law_from(kind, theta[n_lin:], theta[:n_lin]), value
+
 
 def _huber_log(prob: _Problem, inputs: dict[str, np.ndarray], lsq: FitResult, delta: float, starts: np.ndarray) -> FitResult:
     r"""Minimise sum_i Huber_delta(log y_i - log f(x_i; theta)) by BFGS from many starts.
 
-    Positive coefficients are optimised in log space, so every start is feasible; the
-    intercept (E or epsilon) is optimised directly. ``starts`` are (n_starts, n_params)
-    in the natural parametrisation; the least-squares solution is always added. The
-    objective is evaluated at every start at once, and BFGS with the analytic gradient
-    :math:`\sum_i \psi_\delta(r_i) / f_i \, \partial f_i / \partial\theta` runs from the
-    least-squares solution and the best ``_HUBER_RUNS`` starts. (Hoffmann et al. used
-    L-BFGS; with at most five parameters the full BFGS matrix costs nothing, and scipy's
-    BFGS avoids the BLAS-thread overhead of its L-BFGS-B on tiny problems.)
+    ``starts`` are (n_starts, n_params) in the natural parametrisation; the
+    least-squares solution is always added. The objective is evaluated at every start
+    at once, and the descent of :func:`refine_huber_log` (BFGS, analytic gradient,
+    positive coefficients in log space) runs from the least-squares solution and the
+    best ``_HUBER_RUNS`` starts; the best end point wins. (Hoffmann et al. used L-BFGS;
+    with at most five parameters the full BFGS matrix costs nothing, and scipy's BFGS
+    avoids the BLAS-thread overhead of its L-BFGS-B on tiny problems.)
     """
     name, y, terms = prob.name, prob.y, prob.terms
     p = len(terms)
@@ -771,25 +910,6 @@ def _huber_log(prob: _Problem, inputs: dict[str, np.ndarray], lsq: FitResult, de
             v = np.sum(huber(np.log(np.where(bad[:, None], 1.0, pred)) - logy, delta), axis=-1)
         return np.where(bad | ~np.isfinite(v), 1e10, v)
 
-    def fun(z):
-        c = np.exp(z[1:n_lin])
-        e = z[n_lin:]
-        with np.errstate(all="ignore"):
-            cF = [c[j] * s * np.exp(e[k] * u) for j, (k, u, s) in enumerate(terms)]
-            pred = z[0] + sum(cF)
-        if not np.all(np.isfinite(pred) & (pred > 0)):
-            return 1e10, np.zeros_like(z)
-        r = np.log(pred) - logy
-        a = np.abs(r)
-        w = np.clip(r, -delta, delta) / pred
-        g = np.zeros_like(z)
-        g[0] = np.sum(w)
-        for j, ((k, u, _), t) in enumerate(zip(terms, cF)):
-            wt = w * t
-            g[1 + j] = np.sum(wt)  # d/d log c_j
-            g[n_lin + k] += np.dot(wt, u)
-        return float(np.sum(np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta)))), g
-
     theta_lsq = np.array(list(lsq.law.params.values()), dtype=float)
     all_starts = np.vstack([theta_lsq[None, :], starts])
     Z = all_starts.copy()
@@ -797,19 +917,19 @@ def _huber_log(prob: _Problem, inputs: dict[str, np.ndarray], lsq: FitResult, de
     order = np.argsort(values(Z), kind="stable")[: min(len(Z), _HUBER_RUNS)]
     if 0 not in order:
         order = np.concatenate([[0], order])
-    best = None
+    best_z, best_f = None, np.inf
     for i in order:
-        res = optimize.minimize(fun, Z[i], jac=True, method="BFGS", options={"gtol": 1e-12, "maxiter": 5000})
-        if best is None or res.fun < best.fun:
-            best = res
-    theta = best.x.copy()
+        z, f = _huber_descent(terms, logy, delta, Z[i])
+        if best_z is None or f < best_f:
+            best_z, best_f = z, f
+    theta = best_z.copy()
     theta[1:n_lin] = np.exp(theta[1:n_lin])
     law = _law_from(name, theta[n_lin:], theta[:n_lin])
     pred = _predict(law, inputs)
     identified = lsq.identified and _jacobian_rank_ok(prob, theta)
     return _finish(
         name, law, "huber_log", inputs, y, pred, {}, (), (), identified,
-        (), best.fun, delta=delta,
+        (), best_f, delta=delta,
     )
 
 

@@ -23,6 +23,7 @@ from scalinglib.fit import (
     fit_law,
     fit_overtraining,
     huber,
+    refine_huber_log,
 )
 from scalinglib.laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
 
@@ -390,6 +391,82 @@ def test_huber_log_is_never_worse_than_at_the_least_squares_solution():
     hub = fit_overtraining(C_GRID, M_GRID, L, objective="huber_log")
     at_lsq = np.sum(huber(np.log(L) - np.log(lsq.predicted), 1e-3))
     assert hub.objective_value <= at_lsq
+
+
+def _huber_value(law, inputs, y, w=None):
+    pred = {
+        ChinchillaLaw: lambda: law.predict(inputs["N"], inputs["D"]),
+        OvertrainingLaw: lambda: law.predict(inputs["C"], inputs["M"]),
+        ComputeLaw: lambda: law.predict(inputs["C"]),
+        ErrorLaw: lambda: law.predict(inputs["L"]),
+    }[type(law)]()
+    h = huber(np.log(pred) - np.log(y), 1e-3)
+    return float(np.sum(h if w is None else w * h))
+
+
+def test_refine_huber_log_from_a_nearby_start_reaches_the_multistart_chinchilla_optimum():
+    rng = np.random.default_rng(11)
+    L = CH_TRUE.predict(N_GRID, D_GRID) * np.exp(rng.normal(0, 0.004, N_GRID.size))
+    full = quiet(fit_chinchilla, N_GRID, D_GRID, L, objective="huber_log")
+    start = ChinchillaLaw(E=1.6, A=300.0, B=500.0, alpha=0.3, beta=0.3)
+    law, value = refine_huber_log(start, {"N": N_GRID, "D": D_GRID}, L)
+    assert value == pytest.approx(full.objective_value, rel=1e-6)
+    assert value == pytest.approx(_huber_value(law, {"N": N_GRID, "D": D_GRID}, L), rel=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["overtraining", "compute", "error"])
+def test_refine_huber_log_from_the_least_squares_fit_matches_the_multistart_fit_for_every_law(kind):
+    rng = np.random.default_rng(12)
+    noise = np.exp(rng.normal(0, 0.003, C_GRID.size))
+    if kind == "overtraining":
+        inputs, y, fit = {"C": C_GRID, "M": M_GRID}, OT_TRUE.predict(C_GRID, M_GRID) * noise, fit_overtraining
+    elif kind == "compute":
+        sel = M_GRID == 20.0
+        inputs, y, fit = {"C": C_GRID[sel]}, CMP_TRUE.predict(C_GRID[sel]) * noise[sel], fit_compute
+    else:
+        inputs, y, fit = {"L": L_ERR}, ERR_TRUE.predict(L_ERR) * noise[: L_ERR.size], fit_error
+    lsq = quiet(fit, *inputs.values(), y)
+    full = quiet(fit, *inputs.values(), y, objective="huber_log")
+    law, value = refine_huber_log(lsq.law, inputs, y)
+    assert type(law) is type(full.law)
+    assert value <= full.objective_value * (1 + 1e-6)
+    assert value == pytest.approx(_huber_value(law, inputs, y), rel=1e-9)
+
+
+def test_refine_huber_log_with_integer_weights_is_the_fit_on_the_repeated_points():
+    rng = np.random.default_rng(13)
+    L = CH_TRUE.predict(N_GRID, D_GRID) * np.exp(rng.normal(0, 0.004, N_GRID.size))
+    counts = rng.multinomial(N_GRID.size, np.full(N_GRID.size, 1.0 / N_GRID.size))
+    start = quiet(fit_chinchilla, N_GRID, D_GRID, L, objective="huber_log").law
+    weighted, v_w = refine_huber_log(start, {"N": N_GRID, "D": D_GRID}, L, weights=counts)
+    rep = {"N": np.repeat(N_GRID, counts), "D": np.repeat(D_GRID, counts)}
+    repeated, v_r = refine_huber_log(start, rep, np.repeat(L, counts))
+    assert v_w == pytest.approx(v_r, rel=1e-6)
+    assert weighted.alpha == pytest.approx(repeated.alpha, rel=1e-4)
+    assert weighted.beta == pytest.approx(repeated.beta, rel=1e-4)
+
+
+def test_refine_huber_log_is_never_worse_than_its_start():
+    rng = np.random.default_rng(14)
+    L = CH_TRUE.predict(N_GRID, D_GRID) * np.exp(rng.normal(0, 0.004, N_GRID.size))
+    inputs = {"N": N_GRID, "D": D_GRID}
+    law, value = refine_huber_log(CH_TRUE, inputs, L)
+    assert value <= _huber_value(CH_TRUE, inputs, L)
+    # started at its own optimum it stays there
+    again, value2 = refine_huber_log(law, inputs, L)
+    assert value2 <= value and again.alpha == pytest.approx(law.alpha, rel=1e-6)
+
+
+def test_refine_huber_log_rejects_missing_inputs_negative_weights_and_negative_coefficients():
+    L = CH_TRUE.predict(N_GRID, D_GRID)
+    with pytest.raises(FitError, match="needs the input"):
+        refine_huber_log(CH_TRUE, {"N": N_GRID}, L)
+    with pytest.raises(FitError, match="weights must be non-negative"):
+        refine_huber_log(CH_TRUE, {"N": N_GRID, "D": D_GRID}, L, weights=-np.ones(L.size))
+    with pytest.raises(FitError, match="different lengths"):
+        refine_huber_log(CH_TRUE, {"N": N_GRID, "D": D_GRID}, L[:-1])
+    with pytest.raises(FitError, match="non-negative scale"):
+        refine_huber_log(ChinchillaLaw(E=1.7, A=-1.0, B=400.0, alpha=0.3, beta=0.3), {"N": N_GRID, "D": D_GRID}, L)
 
 
 # ----------------------------------------------------------------------------- result contents, determinism

@@ -7,10 +7,10 @@ import warnings
 import numpy as np
 import pytest
 
-from scalinglib.fit import FitError, fit_chinchilla, fit_error, fit_overtraining
-from scalinglib.laws import OvertrainingLaw
+from scalinglib.fit import FitError, fit_chinchilla, fit_error, fit_overtraining, huber
+from scalinglib.laws import ChinchillaLaw, OvertrainingLaw
 from scalinglib.paper import default_config, fit_config, select_runs
-from scalinglib.uncertainty import _draw_pairs, _valid_pairs, bootstrap, bootstrap_config
+from scalinglib.uncertainty import _draw_pairs, _draw_residual, _valid_pairs, bootstrap, bootstrap_config
 
 TRUTH = OvertrainingLaw(E=1.8, a=200.0, b=370.0, eta=0.14)
 
@@ -187,3 +187,36 @@ def test_chinchilla_bootstrap_uses_the_loop_path(testbed):
     boot = bootstrap(fit, 5, "residual", seed=0)
     assert boot.law == "ChinchillaLaw" and boot.n_boot == 5
     assert set(boot.samples) == {"E", "A", "B", "alpha", "beta"}
+
+
+def test_huber_log_pairs_replicates_warm_started_from_the_point_reach_the_multistart_optimum():
+    # the warm start (refine_huber_log from the full-data optimum) against the full
+    # multi-start fit on the resampled runs
+    rng = np.random.default_rng(1)
+    truth = ChinchillaLaw(E=1.7, A=400.0, B=400.0, alpha=0.34, beta=0.28)
+    N = np.exp(rng.uniform(np.log(1e8), np.log(1e10), 60))
+    D = np.exp(rng.uniform(np.log(1e9), np.log(1e11), 60))
+    L = truth.predict(N, D) * np.exp(0.004 * rng.standard_normal(60))
+    fit = _quiet(fit_chinchilla, N, D, L, objective="huber_log")
+    boot = bootstrap(fit, 4, "pairs", seed=2)
+    assert any("warm-started" in note for note in boot.notes)
+    counts, _ = _draw_pairs("chinchilla", fit, 4, np.random.default_rng(2))
+    for b, law in enumerate(boot.laws()):
+        reps = counts[b].astype(int)
+        ref = _quiet(fit_chinchilla, np.repeat(N, reps), np.repeat(D, reps), np.repeat(L, reps), objective="huber_log")
+        warm = float(np.sum(reps * huber(np.log(law.predict(N, D)) - np.log(L), 1e-3)))
+        assert warm == pytest.approx(ref.objective_value, rel=1e-6)
+        assert law.alpha == pytest.approx(ref.law.alpha, rel=1e-3) and law.E == pytest.approx(ref.law.E, rel=1e-4)
+
+
+def test_huber_log_residual_replicates_of_the_testbed_loss_law_equal_multistart_fits(rpj_fit):
+    lsq = rpj_fit.loss_fit
+    C, M = lsq.inputs["C"], lsq.inputs["M"]
+    fit = _quiet(fit_overtraining, C, M, lsq.y, objective="huber_log")
+    boot = bootstrap(fit, 3, "residual", seed=4)
+    Y = _draw_residual(fit, 3, np.random.default_rng(4), 4)
+    for b, law in enumerate(boot.laws()):
+        ref = _quiet(fit_overtraining, C, M, Y[b], objective="huber_log")
+        warm = float(np.sum(huber(np.log(law.predict(C, M)) - np.log(Y[b]), 1e-3)))
+        assert warm <= ref.objective_value * (1 + 1e-6)
+        assert law.predict(7.96e21, 640.0) == pytest.approx(float(ref.law.predict(7.96e21, 640.0)), rel=1e-4)
