@@ -18,7 +18,17 @@ Modules, each owning one idea:
 """
 
 from .data import DataError, load_hyperparameter_search, load_task_metadata, load_testbed, long_form
-from .fit import FitError, FitResult, FitWarning, fit_chinchilla, fit_compute, fit_error, fit_law, fit_overtraining
+from .fit import (
+    FitError,
+    FitResult,
+    FitWarning,
+    fit_chinchilla,
+    fit_compute,
+    fit_error,
+    fit_law,
+    fit_overtraining,
+    refine_huber_log,
+)
 from .laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
 from .paper import default_config, fit_config, headline_table, predict_targets, reproduce
 from .planning import PlanError, compute_optimal, plan_for_error, plan_for_loss
@@ -45,6 +55,7 @@ __all__ = [
     "fit_compute",
     "fit_error",
     "fit_law",
+    "refine_huber_log",
     "default_config",
     "fit_config",
     "predict_targets",

@@ -263,7 +263,7 @@ def task_predictions(
         the 17-task split). ``chance_rel_error`` is the relative error of the naive
         guess "the target is at chance", |chance - observed| / observed.
     """
-    d = _check_dataset(df, dataset)
+    _check_dataset(df, dataset)
     tasks = list(tasks) if tasks is not None else task_columns(df)
     missing = [t for t in tasks if f"err_{t}" not in df]
     if missing:

@@ -300,7 +300,7 @@ def plan_interval(
     error_boot = None
     if isinstance(boot, ConfigBootstrap):
         loss_boot, error_boot = boot.loss, boot.error
-        point_loss, point_err = boot.fitted.loss_law, boot.fitted.error_law
+        point_err = boot.fitted.error_law
     elif isinstance(boot, Bootstrap):
         loss_boot = boot
         if target_err is not None:
