@@ -496,3 +496,31 @@ def test_fits_are_deterministic(objective):
     a = quiet(fit_chinchilla, N_GRID, D_GRID, L, objective=objective)
     b = quiet(fit_chinchilla, N_GRID, D_GRID, L, objective=objective)
     assert a.params == b.params and a.objective_value == b.objective_value
+
+
+def test_an_exponent_whose_only_coefficient_is_held_at_zero_is_reported_not_identified():
+    # a loss that rises with compute: the best non-negative fit is flat (lambda = 0),
+    # so eta has no effect on the fit and cannot be identified
+    with pytest.warns(FitWarning):
+        r = fit_compute(C=[1e18, 1e19, 1e20, 1e21], L=[3.0, 3.1, 3.2, 3.3])
+    assert r.active_constraints == ("lambda",)
+    assert r.identified is False
+
+
+def test_a_power_term_collapsed_onto_the_intercept_is_reported_not_identified():
+    with pytest.warns(FitWarning):
+        r = fit_compute(C=[1e18, 1e19, 1e20, 1e21], L=[3.0, 3.01, 2.99, 3.0])
+    assert r.on_edge == ("eta",)
+    assert r.identified is False
+
+
+def test_an_irreducible_loss_above_the_smallest_observed_loss_is_noted():
+    with pytest.warns(FitWarning, match="above the smallest observed loss"):
+        r = fit_compute(C=[1e18, 1e19, 1e20, 1e21], L=[3.0, 3.1, 3.2, 3.3])
+    assert any("above the smallest observed loss" in n for n in r.notes)
+
+
+def test_a_well_posed_fit_carries_no_notes_and_is_identified():
+    C = np.logspace(17, 21, 6)
+    r = fit_compute(C, 1.8 + 300.0 * C**-0.15)
+    assert r.identified and r.notes == ()
