@@ -243,12 +243,15 @@ class PlanInterval:
     """A plan under every bootstrap replicate.
 
     ``samples`` holds N, D, M, train_flops, inference_flops, total_flops and
-    target_loss per replicate (B,). A replicate under which the target is
-    unreachable (target at or below its E, or an error target above its epsilon)
-    has infinite N, D and FLOPs and NaN M: it is counted, never dropped, in
-    ``n_unreachable``. Intervals use the ``inverted_cdf`` quantile (no
-    interpolation), so an upper bound is infinite when more than (1 - level) / 2 of
-    the replicates cannot reach the target.
+    target_loss per replicate (B,). A replicate without a plan has infinite N, D
+    and FLOPs and NaN M, and is counted, never dropped, in ``n_unreachable``. That
+    count covers every replicate without a plan, for any of three reasons: the
+    target is unreachable (a loss target at or below the replicate's E, or an error
+    target its error law cannot reach, whose ``target_loss`` is then NaN), the
+    replicate's law is degenerate (A, B, alpha or beta not positive), or the total
+    cost has no interior minimum in the search range over N. Intervals use the
+    ``inverted_cdf`` quantile (no interpolation), so an upper bound is infinite
+    when more than (1 - level) / 2 of the replicates have no plan.
     """
 
     point: Plan
