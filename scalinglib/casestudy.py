@@ -276,8 +276,10 @@ def inference_sweep(
     (:func:`scalinglib.planning.plan_interval`). The baseline is the compute-optimal run
     for the same target (the plan at T = 0) serving the same T tokens; the saving is
     :math:`1 - F_{\text{plan}}(T) / (6 N_0 D_0 + 2 N_0 T)`. Every replicate is compared
-    with its own baseline; replicates that cannot reach the target are counted in
-    ``n_unreachable`` (intervals then use the reachable ones).
+    with its own baseline; replicates without a plan are counted in ``n_unreachable``
+    (as in :class:`scalinglib.planning.PlanInterval`: the target is at or below the
+    replicate's E, the replicate's law is degenerate, or no interior optimum exists),
+    and the intervals use the others.
 
     Columns: inference_tokens, N, D, M, train_flops, total_flops, baseline_N,
     baseline_total_flops, saving, M_low, M_high, N_low, N_high, saving_low,
