@@ -358,7 +358,7 @@ def _fit_text(result: FitResult, runs: UserRuns) -> str:
         box = ", ".join(f"{k} in [{lo:g}, {hi:g}]" for k, (lo, hi) in result.search_box.items())
         lines.append(f"search box:  {box}")
     else:
-        lines.append("search box:  none (L-BFGS-B from a grid of starting points and the least-squares fit)")
+        lines.append("search box:  none (BFGS from the least-squares fit and the best points of a grid of starts)")
     lines.append(f"identified:  {'yes' if result.identified else 'NO: the data do not determine every parameter'}")
     if result.notes:
         lines.append("notes:")
