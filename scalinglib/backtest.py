@@ -79,6 +79,16 @@ class BacktestTarget:
         """Whether the target is one of the paper's two targets for its training set."""
         return self.target in default_config(self.dataset).targets
 
+    def describe(self) -> dict:
+        """The columns that name this target in a results table: dataset, model, size, M, C."""
+        return {
+            "dataset": self.dataset,
+            "model": self.target.model,
+            "size": MODEL_LABELS.get(self.target.model, self.target.model),
+            "M": self.target.M,
+            "C": self.C,
+        }
+
     def config(self, eval_set: str = DEFAULT_EVAL, downstream: str = "avg_subset") -> Config:
         if not self.applicable:
             raise ValueError(f"target {self.dataset}/{self.target.model}/M={self.target.M:g} is not applicable: {self.reason}")
@@ -160,11 +170,7 @@ def backtest_table(df: pd.DataFrame, datasets: Sequence[str] = DATASETS) -> pd.D
             fitC = [runs[(r.model, r.M)][1] for r in t.error_runs]
             rows.append(
                 {
-                    "dataset": ds,
-                    "model": t.target.model,
-                    "size": MODEL_LABELS.get(t.target.model, t.target.model),
-                    "M": t.target.M,
-                    "C": t.C,
+                    **t.describe(),
                     "applicable": t.applicable,
                     "reason": t.reason,
                     "headline": t.headline,
@@ -298,11 +304,7 @@ def compare_laws(
         for t in backtest_targets(df, ds):
             tr = select_runs(df, ds, [t.target]).iloc[0]
             base = {
-                "dataset": ds,
-                "model": t.target.model,
-                "size": MODEL_LABELS.get(t.target.model, t.target.model),
-                "M": t.target.M,
-                "C": t.C,
+                **t.describe(),
                 "headline": t.headline,
                 "loss_observed": float(tr[col]),
             }

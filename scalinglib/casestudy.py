@@ -38,7 +38,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .data import DATASETS, DEFAULT_EVAL, MODEL_LABELS
+from .data import DATASETS, DEFAULT_EVAL
 from .fit import FitResult, FitWarning, fit_chinchilla, fit_overtraining, huber, refine_huber_log
 from .laws import ChinchillaLaw, OvertrainingLaw
 
@@ -210,11 +210,7 @@ def huber_backtest(
             obs = float(tr[col])
             rows.append(
                 {
-                    "dataset": ds,
-                    "model": t.target.model,
-                    "size": MODEL_LABELS.get(t.target.model, t.target.model),
-                    "M": t.target.M,
-                    "C": t.C,
+                    **t.describe(),
                     "headline": t.headline,
                     "law": law,
                     "objective": "huber_log",
