@@ -119,8 +119,7 @@ def _add_reproduce_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentP
         ),
     )
     p.add_argument("--json", action="store_true", help="print a JSON list of records instead of a table")
-    p.add_argument("--data", metavar="DIR", default=None, help="testbed exp_data directory (default: $SCALINGLIB_DATA or download)")
-    p.add_argument("--eval-set", default=DEFAULT_EVAL, choices=EVAL_SETS, help=f"loss evaluation set (default {DEFAULT_EVAL})")
+    _add_testbed_options(p)
     _add_bootstrap_options(p, "add percentile intervals of predicted loss and error (two-stage bootstrap)")
     p.set_defaults(func=_cmd_reproduce)
     return p
@@ -189,6 +188,28 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- bootstrap options
+
+
+#: The CSV column options of `fit` and `plan`: flag, default column name, what it holds.
+_COLUMN_OPTIONS = (
+    ("--n-col", "N", "parameters N"),
+    ("--d-col", "D", "training tokens D"),
+    ("--m-col", "M", "token multiplier M = D / N"),
+    ("--c-col", "C", "training FLOPs C"),
+    ("--loss-col", "loss", "loss"),
+    ("--err-col", "err", "downstream error"),
+)
+
+
+def _add_column_options(p: argparse.ArgumentParser, title: str, options) -> None:
+    cols = p.add_argument_group(title)
+    for flag, default, what in options:
+        cols.add_argument(flag, metavar="NAME", default=default, help=f"column of {what} (default {default!r})")
+
+
+def _add_testbed_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", metavar="DIR", default=None, help="testbed exp_data directory (default: $SCALINGLIB_DATA or download)")
+    p.add_argument("--eval-set", default=DEFAULT_EVAL, choices=EVAL_SETS, help=f"loss evaluation set (default {DEFAULT_EVAL})")
 
 
 def _add_bootstrap_options(p: argparse.ArgumentParser, what: str, method: bool = True) -> None:
@@ -285,16 +306,7 @@ def _add_fit_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--law", required=True, choices=LAWS, help="which law to fit")
     p.add_argument("--objective", default="lsq", choices=tuple(OBJECTIVES), help="lsq (default) or huber_log")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    cols = p.add_argument_group("column names")
-    for flag, default, what in (
-        ("--n-col", "N", "parameters N"),
-        ("--d-col", "D", "training tokens D"),
-        ("--m-col", "M", "token multiplier M = D / N"),
-        ("--c-col", "C", "training FLOPs C"),
-        ("--loss-col", "loss", "loss"),
-        ("--err-col", "err", "downstream error"),
-    ):
-        cols.add_argument(flag, metavar="NAME", default=default, help=f"column of {what} (default {default!r})")
+    _add_column_options(p, "column names", _COLUMN_OPTIONS)
     _add_bootstrap_options(p, "add percentile intervals of every parameter")
     p.set_defaults(func=_cmd_fit)
     return p
@@ -430,18 +442,9 @@ def _add_plan_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     p.add_argument("--inference-tokens", type=float, default=0.0, metavar="T", help="tokens to be served at inference (default 0)")
     p.add_argument("--law", choices=("overtraining", "chinchilla"), default=None, help="law to fit to --csv")
     p.add_argument("--objective", default="lsq", choices=tuple(OBJECTIVES), help="objective of the --csv fit (default lsq)")
-    p.add_argument("--data", metavar="DIR", default=None, help="testbed exp_data directory (default: $SCALINGLIB_DATA or download)")
-    p.add_argument("--eval-set", default=DEFAULT_EVAL, choices=EVAL_SETS, help=f"loss evaluation set (default {DEFAULT_EVAL})")
+    _add_testbed_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    cols = p.add_argument_group("column names (with --csv)")
-    for flag, default, what in (
-        ("--n-col", "N", "parameters N"),
-        ("--d-col", "D", "training tokens D"),
-        ("--m-col", "M", "token multiplier M = D / N"),
-        ("--c-col", "C", "training FLOPs C"),
-        ("--loss-col", "loss", "loss"),
-    ):
-        cols.add_argument(flag, metavar="NAME", default=default, help=f"column of {what} (default {default!r})")
+    _add_column_options(p, "column names (with --csv)", _COLUMN_OPTIONS[:-1])  # a plan reads no error column
     p.set_defaults(func=_cmd_plan, err_col="err")
     return p
 
