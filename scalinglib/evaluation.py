@@ -616,9 +616,14 @@ def compute_tradeoff(
                 )
             rows.append(row)
     out = pd.DataFrame(rows)
+    return _mark_frontiers(out, "model")
+
+
+def _mark_frontiers(out: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Add ``frontier_loss`` and ``frontier_err``: the efficient frontier of each group of ``by``."""
     out["frontier_loss"] = False
     out["frontier_err"] = False
-    for _, idx in out.groupby("model").groups.items():
+    for _, idx in out.groupby(by).groups.items():
         sub = out.loc[idx]
         out.loc[idx, "frontier_loss"] = efficient_frontier(sub["fit_compute"], sub["loss_rel_error"])
         out.loc[idx, "frontier_err"] = efficient_frontier(sub["fit_compute"], sub["err_rel_error"])
@@ -645,10 +650,4 @@ def tradeoff_summary(tradeoff: pd.DataFrame) -> pd.DataFrame:
     # mean over targets; a configuration with any NaN target stays NaN (never silently averaged)
     means = tradeoff.groupby(keys, sort=False)[["loss_rel_error", "err_rel_error"]].agg(lambda x: x.mean(skipna=False))
     out = first.join(means).reset_index()
-    out["frontier_loss"] = False
-    out["frontier_err"] = False
-    for _, idx in out.groupby("dataset").groups.items():
-        sub = out.loc[idx]
-        out.loc[idx, "frontier_loss"] = efficient_frontier(sub["fit_compute"], sub["loss_rel_error"])
-        out.loc[idx, "frontier_err"] = efficient_frontier(sub["fit_compute"], sub["err_rel_error"])
-    return out
+    return _mark_frontiers(out, "dataset")
