@@ -445,59 +445,62 @@ def _local_minima(sse: np.ndarray, shape: tuple[int, ...], k: int) -> list[int]:
     return list(idx[:k]) if idx.size else [int(np.argmin(sse))]
 
 
-def _refine_1d(evaluate, lo: np.ndarray, hi: np.ndarray, x0: np.ndarray, K: int = 17):
-    """Vectorised refinement of a one-exponent profile inside every bracket [lo, hi].
+def _refine_1d(evaluate, lo: np.ndarray, hi: np.ndarray, x0: np.ndarray, K: int = 33, yy: float = np.inf):
+    """Refinement of a one-exponent profile inside every bracket [lo, hi] (B brackets).
 
-    The profile and its analytic derivative are evaluated on K equally spaced points
-    per bracket (spacing about 2e-5 for the default grids). Around the best lattice
-    point, a sign change of the derivative in a neighbouring cell locates the
-    minimiser by interpolation of the derivative (linear, then one Newton step on
-    the quadratic through three lattice points: error of order spacing^3); the
-    interpolated points, the lattice point and the grid point ``x0`` are
-    compared on the exact SSE and the best is returned, so the result is never worse
-    than the grid point.
+    The profile and its analytic derivative g are evaluated on K equally spaced points
+    per bracket (spacing 6e-5 for the default over-training grid). Around the best
+    lattice point, a sign change of g in a neighbouring cell locates the minimiser by
+    interpolation of g (linear, then one Newton step on the quadratic through three
+    lattice points: error of order spacing^3); the interpolated points, the lattice
+    point and the grid point ``x0`` are compared on the exact SSE and the best is
+    returned, so the result is never worse than the grid point. Where the best SSE is
+    below 1e-10 ``yy`` (a fit that nearly interpolates its points, where the profile
+    is steep and the interpolated root alone can leave an SSE of 1e-24 where 1e-30 is
+    reachable), a last Newton step on g with the lattice slope follows.
 
     ``evaluate(x (m,), grad)`` returns the exact SSE (m,), the coefficients
-    (m, p + 1) and, with ``grad``, the profile derivative (m,).
+    (m, p + 1) and, with ``grad``, the profile derivative (m,). The bookkeeping is
+    plain Python on a handful of numbers; the arrays go to ``evaluate``.
 
     Returns (x (B,), sse (B,), coef (B, p + 1)).
     """
-    lo, hi, x0 = (np.asarray(v, dtype=float) for v in (lo, hi, x0))
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     B = lo.size
-    rows = np.arange(B)[:, None]
     t = lo[:, None] + (hi - lo)[:, None] * (np.arange(K) / (K - 1.0))
     f, _, g = evaluate(t.ravel(), True)
-    f, g = f.reshape(B, K), g.reshape(B, K)
-    i = np.argmin(f, axis=1)
-    best = t[rows[:, 0], i][:, None]
-    # the cells left and right of the best lattice point: columns 0 and 1
-    a = np.minimum(np.maximum(np.stack([i - 1, i], axis=1), 0), K - 2)
-    c = np.where(a + 2 <= K - 1, a + 2, a - 1)  # a third point for the curvature of g
-    ga, gb, gc = g[rows, a], g[rows, a + 1], g[rows, c]
-    ta, tb, tc = t[rows, a], t[rows, a + 1], t[rows, c]
-    change = (ga < 0) & (gb > 0)
-    root = ta + (tb - ta) * ga / np.where(change, ga - gb, -1.0)  # linear interpolation of g
-    root = np.where(change, np.minimum(np.maximum(root, ta), tb), best)
-    # one Newton step on the quadratic through the three points (error of order spacing^3)
-    d1 = (gb - ga) / (tb - ta)
-    d2 = ((gc - gb) / (tc - tb) - d1) / (tc - ta)
-    q = (root - ta) * (root - tb) * d2
-    dq = d1 + (2 * root - ta - tb) * d2
-    newton = change & (dq > 0)
-    root2 = np.where(newton, np.minimum(np.maximum(root - q / np.where(newton, dq, 1.0), ta), tb), best)
-    X = np.concatenate([x0[:, None], best, root[:, :1], root2[:, :1], root[:, 1:], root2[:, 1:]], axis=1)  # (B, 6)
-    F, coef, gX = evaluate(X.ravel(), True)
-    F, gX = F.reshape(B, -1), gX.reshape(B, -1)
-    j = np.argmin(F, axis=1)
-    r = rows[:, 0]
-    x, f, coef, gx = X[r, j], F[r, j], coef.reshape(B, X.shape[1], -1)[r, j], gX[r, j]
-    # a last Newton step on g from the best candidate, with the slope of g in the
-    # cell of the best lattice point: near a zero-residual optimum the profile is
-    # steep and the interpolated root alone can leave an SSE of ~1e-24 where 1e-30
-    # is reachable
-    slope = np.where(np.abs(i[:, None] - a) <= 1, d1, 0.0).max(axis=1)
-    step = np.where(slope > 0, gx / np.where(slope > 0, slope, 1.0), 0.0)
-    xn = np.minimum(np.maximum(x - step, lo), hi)
+    best_i = f.reshape(B, K).argmin(axis=1).tolist()
+    T, Gr = t.tolist(), g.reshape(B, K).tolist()
+    X, slopes = [], []
+    for b in range(B):
+        i, tt, gg = best_i[b], T[b], Gr[b]
+        cands, slope = [float(x0[b]), tt[i]], 0.0
+        for a in (max(i - 1, 0), min(i, K - 2)):  # the cells left and right of the best lattice point
+            c = a + 2 if a + 2 <= K - 1 else a - 1  # a third point for the curvature of g
+            ta, tb, tc, ga, gb, gc = tt[a], tt[a + 1], tt[c], gg[a], gg[a + 1], gg[c]
+            d1 = (gb - ga) / (tb - ta)
+            slope = max(slope, d1)
+            if not (ga < 0.0 < gb):
+                cands += [tt[i], tt[i]]
+                continue
+            root = min(max(ta + (tb - ta) * ga / (ga - gb), ta), tb)  # linear interpolation of g
+            d2 = ((gc - gb) / (tc - tb) - d1) / (tc - ta)
+            dq = d1 + (2.0 * root - ta - tb) * d2
+            newton = root - (root - ta) * (root - tb) * d2 / dq if dq > 0 else tt[i]
+            cands += [root, min(max(newton, ta), tb)]
+        X.append(cands)
+        slopes.append(slope)
+    X = np.array(X)  # (B, 6)
+    F, coef = evaluate(X.ravel(), False)
+    F = F.reshape(B, -1)
+    j = F.argmin(axis=1)
+    r = np.arange(B)
+    x, f, coef = X[r, j], F[r, j], coef.reshape(B, X.shape[1], -1)[r, j]
+    if not np.any(f < 1e-10 * yy):
+        return x, f, coef
+    _, _, gx = evaluate(x, True)
+    slope = np.array(slopes)
+    xn = np.minimum(np.maximum(x - np.where(slope > 0, gx / np.where(slope > 0, slope, 1.0), 0.0), lo), hi)
     fn, cn = evaluate(xn, False)
     better = fn < f
     return np.where(better, xn, x), np.where(better, fn, f), np.where(better[:, None], cn, coef)
@@ -592,128 +595,6 @@ def _refine_box(prob: _Problem, x0: np.ndarray, f0: float, lo: np.ndarray, hi: n
 # ----------------------------------------------------------------------------- one exponent, lean
 
 
-@dataclass(frozen=True)
-class _OneExponent:
-    r"""The data of a one-exponent problem, precomputed once per fit.
-
-    The p <= 2 columns are :math:`s_j e^{\eta u_{ij}}` with a shared exponent
-    :math:`\eta \ge 0`; they are evaluated scaled by their largest entry,
-    :math:`F_{ij}(\eta) = e^{\eta (u_{ij} - \max_i u_{ij})} \in (0, 1]`, so that the
-    columns stay well conditioned over the whole box. Every evaluation below works
-    on a batch of exponents at once, with a handful of array operations whatever
-    the batch size: the grid scan, the refinement lattice and the final candidates
-    are three calls.
-    """
-
-    U: np.ndarray  # (p, n) the u_j
-    V: np.ndarray  # (p, n) u_j - max u_j  (<= 0)
-    umax: np.ndarray  # (p,)
-    s: np.ndarray  # (p,) signs
-    yc: np.ndarray  # (n,) centred observations
-    ybar: float
-    yy: float
-    thr: float
-
-    @classmethod
-    def of(cls, prob: _Problem) -> "_OneExponent":
-        U = np.stack([u for _, u, _ in prob.terms])
-        umax = U.max(axis=1)
-        y = prob.y
-        n = y.size
-        ybar = float(np.add.reduce(y)) / n
-        yc = y - ybar
-        return cls(U, U - umax[:, None], umax, np.array([s for _, _, s in prob.terms]), yc, ybar,
-                   float(yc @ yc), _TINY * max(1.0, float(n)))
-
-    def moments(self, e: np.ndarray):
-        """Centred scaled columns Fc (p, n, G), means Fm (p, G), r = s Fc'yc (p, G), diag S (p, G), S12 (G,).
-
-        The exponents run along the last, contiguous axis, so every sum over the n
-        points adds whole rows. One array of p n G entries is allocated and worked on
-        in place: in a fresh process a large temporary is a fresh memory mapping, and
-        its page faults can cost more than the arithmetic.
-        """
-        Fc = self.V[:, :, None] * e
-        np.exp(Fc, out=Fc)
-        Fm = np.add.reduce(Fc, axis=1) / self.yc.size
-        Fc -= Fm[:, None, :]
-        r = np.einsum("n,png->pg", self.yc, Fc) * self.s[:, None]
-        Sd = np.einsum("png,png->pg", Fc, Fc)
-        S12 = None
-        if self.s.size == 2:
-            S12 = np.einsum("ng,ng->g", Fc[0], Fc[1]) * (self.s[0] * self.s[1])
-        return Fc, Fm, r, Sd, S12
-
-    def gains(self, r, Sd, S12):
-        """Reductions of yy by each column subset: g (p, G) (0 if infeasible) and g12 (G,) (-inf if infeasible).
-
-        {j}: c_j = r_j / S_jj, feasible for r_j >= 0, gain r_j^2 / S_jj; {1, 2}:
-        c = S^-1 r, feasible for c >= 0, gain c'r. The NNLS optimum is the largest
-        feasible gain (a column whose centred norm is below ``thr`` is constant and
-        contributes nothing). Also returns the one-column coefficients a (p, G) and
-        the two-column ones b (2, G).
-        """
-        ok = Sd > self.thr
-        rp = np.where(ok, np.maximum(r, 0.0), 0.0)
-        a = rp / np.where(ok, Sd, 1.0)
-        g = a * rp
-        if S12 is None:
-            return a, g, None, None
-        S11, S22, r1, r2 = Sd[0], Sd[1], r[0], r[1]
-        det = S11 * S22 - S12 * S12
-        okd = ok[0] & ok[1] & (det > 1e-10 * S11 * S22)
-        dsafe = np.where(okd, det, 1.0)
-        b1 = (S22 * r1 - S12 * r2) / dsafe
-        b2 = (S11 * r2 - S12 * r1) / dsafe
-        g12 = np.where(okd & (b1 >= 0) & (b2 >= 0), b1 * r1 + b2 * r2, -np.inf)
-        return a, g, (b1, b2), g12
-
-    def scan(self, e: np.ndarray) -> np.ndarray:
-        """Profile SSE at every exponent of e (G,), from the moments (for the grid scan)."""
-        return self._scan(e)
-
-    def _scan(self, e: np.ndarray) -> np.ndarray:
-        _, _, r, Sd, S12 = self.moments(e)
-        _, g, _, g12 = self.gains(r, Sd, S12)
-        best = g[0] if S12 is None else np.maximum(np.maximum(g[0], g[1]), g12)
-        return np.maximum(self.yy - best, 0.0)
-
-    def solve(self, e: np.ndarray, grad: bool = False):
-        r"""Exact NNLS at exponents e (B,): (sse (B,), coef (B, p + 1), and with ``grad`` dSSE/de (B,)).
-
-        Ties between column subsets go to the smaller subset (a coefficient the
-        constraint holds at zero is exactly 0). The SSE is the sum of the squared
-        residuals of the returned coefficients; the derivative is the
-        variable-projection one (envelope theorem, active set fixed):
-        :math:`-2 \sum_i r_i \sum_j c_j s_j u_{ij} e^{\eta u_{ij}}`.
-        """
-        return self._solve(e, grad)
-
-    def _solve(self, e: np.ndarray, grad: bool):
-        Fc, Fm, r, Sd, S12 = self.moments(e)
-        a, g, b, g12 = self.gains(r, Sd, S12)
-        if S12 is None:
-            c = a
-        else:
-            t1 = g[0] > 0.0
-            t2 = g[1] > np.where(t1, g[0], 0.0)
-            t12 = g12 > np.maximum(np.where(t1, g[0], 0.0), g[1])
-            c = np.stack([np.where(t12, b[0], np.where(t1 & ~t2, a[0], 0.0)),
-                          np.where(t12, b[1], np.where(t2, a[1], 0.0))])
-        cs = c * self.s[:, None]  # (p, B)
-        res = self.yc[:, None] - np.einsum("pb,pnb->nb", cs, Fc)
-        sse = np.einsum("nb,nb->b", res, res)
-        coef = np.concatenate([(self.ybar - np.einsum("pb,pb->b", cs, Fm))[None, :],
-                               c * np.exp(-self.umax[:, None] * e)]).T
-        if not grad:
-            return sse, coef
-        # d(fit)/de = sum_j c_j s_j v_j F_j with v_j = u_j - max u_j, F = Fc + Fm (in the scaled
-        # parametrisation; equal to the derivative in u because the residual is orthogonal
-        # to the columns in use, and better conditioned: no large multiple of a column)
-        dfit = np.einsum("pb,pnb->nb", cs, Fc * self.V[:, :, None]) + self.V.T @ (cs * Fm)
-        return sse, coef, -2.0 * np.einsum("nb,nb->b", res, dfit)
-
-
 def _solve_vp(prob: _Problem, box=None):
     """Global least-squares optimum of a VP problem over the box; returns (exps, coef, sse, edge).
 
@@ -763,8 +644,109 @@ def _edge(names, x, axes) -> tuple[str, ...]:
     )
 
 
+@dataclass(frozen=True)
+class _OneExponent:
+    r"""A one-exponent problem, set up once per fit and evaluated on batches of exponents.
+
+    The p <= 2 columns are :math:`s_j e^{\eta u_{ij}}` with a shared exponent
+    :math:`\eta \ge 0`. They are evaluated scaled by their largest entry,
+    :math:`F_{ij}(\eta) = e^{\eta v_{ij}}` with :math:`v_{ij} = u_{ij} - \max_i u_{ij} \le 0`,
+    so they stay in (0, 1] over the whole box. An evaluation is a fixed, small number
+    of array operations whatever the number of exponents (the cost of a fit on a few
+    dozen points is the number of operations, not the arithmetic), with the exponents
+    on the last, contiguous axis and a single p x n x G temporary worked in place.
+    """
+
+    U: np.ndarray  # (p, n) the u_j
+    V: np.ndarray  # (p, n) u_j - max u_j
+    umax: np.ndarray  # (p,)
+    s: np.ndarray  # (p,) column signs
+    yc: np.ndarray  # (n,) centred observations
+    ybar: float
+    yy: float
+    thr: float  # a centred column with a smaller squared norm is constant
+
+    @classmethod
+    def of(cls, prob: _Problem) -> "_OneExponent":
+        U = np.stack([u for _, u, _ in prob.terms])
+        umax = U.max(axis=1)
+        y = prob.y
+        ybar = float(np.add.reduce(y)) / y.size
+        yc = y - ybar
+        return cls(U, U - umax[:, None], umax, np.array([s for _, _, s in prob.terms]), yc, ybar,
+                   float(yc @ yc), _TINY * max(1.0, float(y.size)))
+
+    def _moments(self, e: np.ndarray):
+        """Centred columns Fc (p, n, G), means Fm (p, G), r = s Fc' yc (p, G), squared norms (p, G), S12 (G,)."""
+        Fc = self.V[:, :, None] * e
+        np.exp(Fc, out=Fc)
+        Fm = np.add.reduce(Fc, axis=1) / self.yc.size
+        Fc -= Fm[:, None, :]
+        r = self.yc @ Fc
+        if self.s[0] < 0:  # (the error law's single column)
+            r = -r
+        Sd = np.einsum("png,png->pg", Fc, Fc)
+        S12 = np.einsum("ng,ng->g", Fc[0], Fc[1]) if self.s.size == 2 else None
+        return Fc, Fm, r, Sd, S12
+
+    def _nnls(self, r, Sd, S12):
+        r"""NNLS coefficients (p, G) of the scaled columns and the SSE reduction (G,) they achieve.
+
+        One column j alone: :math:`c_j = r_j^+ / S_{jj}` (zero for a constant column),
+        reduction :math:`c_j r_j`. Both: :math:`c = S^{-1} r`, feasible when
+        :math:`c \ge 0`, and then optimal (a larger set of columns never fits worse);
+        otherwise the better single column is (the first on a tie). With the
+        intercept free, this is the exact optimum of
+        :math:`\min_{c_0,\, c \ge 0} \lVert y - c_0 - \sum_j c_j s_j F_j \rVert^2`.
+        """
+        ok = Sd > self.thr
+        rp = np.maximum(r, 0.0) * ok
+        a = rp / np.where(ok, Sd, 1.0)
+        g = a * rp
+        if S12 is None:
+            return a, g[0]
+        det = Sd[0] * Sd[1] - S12 * S12
+        bn = Sd[::-1] * r - S12 * r[::-1]  # adj(S) r
+        pair = (bn >= 0.0).all(axis=0) & ok.all(axis=0) & (det > 1e-10 * (Sd[0] * Sd[1]))
+        b = bn / np.where(pair, det, 1.0)
+        first = g[0] >= g[1]
+        c = np.where(pair, b, a * np.stack([first, ~first]))
+        return c, np.where(pair, np.add.reduce(b * r, axis=0), np.maximum(g[0], g[1]))
+
+    def scan(self, e: np.ndarray) -> np.ndarray:
+        """Profile SSE at every exponent of e (G,), from the moments (for the grid scan)."""
+        _, _, r, Sd, S12 = self._moments(e)
+        return np.maximum(self.yy - self._nnls(r, Sd, S12)[1], 0.0)
+
+    def solve(self, e: np.ndarray, grad: bool = False):
+        r"""Exact NNLS at exponents e (B,): (sse (B,), coef (B, p + 1)[, dSSE/de (B,)]).
+
+        The SSE is the sum of the squared residuals of the returned coefficients
+        (intercept first, then the coefficients of :math:`s_j e^{\eta u_j}`); the
+        derivative is the variable-projection one (envelope theorem):
+        :math:`-2 \sum_i r_i \sum_j c_j s_j v_{ij} F_{ij}`, in the scaled
+        parametrisation (equal to the one in u because the residual is orthogonal to
+        the columns in use, and free of large multiples of a column).
+        """
+        Fc, Fm, r, Sd, S12 = self._moments(e)
+        c, _ = self._nnls(r, Sd, S12)
+        cs = c if self.s[0] > 0 else -c
+        res = self.yc[:, None] - np.einsum("pb,pnb->nb", cs, Fc)
+        sse = np.einsum("nb,nb->b", res, res)
+        coef = np.concatenate([(self.ybar - np.einsum("pb,pb->b", cs, Fm))[None, :],
+                               c * np.exp(-self.umax[:, None] * e)]).T
+        if not grad:
+            return sse, coef
+        dfit = np.einsum("pb,pnb->nb", cs, Fc * self.V[:, :, None]) + self.V.T @ (cs * Fm)
+        return sse, coef, -2.0 * np.einsum("nb,nb->b", res, dfit)
+
+
 def _solve_vp1(prob: _Problem, box):
-    """:func:`_solve_vp` for one exponent in a non-negative box: grid scan, 3 brackets, one refinement."""
+    """:func:`_solve_vp` for one exponent in a non-negative box (every default box).
+
+    The profile SSE on the box's grid (from the moments), its three lowest local
+    minima, and :func:`_refine_1d` in each bracket [x_{i-1}, x_{i+1}].
+    """
     lo_b, hi_b, G = box[prob.exps[0]]
     axis = np.linspace(lo_b, hi_b, int(G))
     one = _OneExponent.of(prob)
@@ -772,7 +754,7 @@ def _solve_vp1(prob: _Problem, box):
         idx = np.array(_local_minima(one.scan(axis), (axis.size,), k=3))
         lo = axis[np.maximum(idx - 1, 0)]
         hi = axis[np.minimum(idx + 1, axis.size - 1)]
-        xs, fs, coefs = _refine_1d(one.solve, lo, hi, axis[idx])
+        xs, fs, coefs = _refine_1d(one.solve, lo, hi, axis[idx], yy=one.yy)
     j = int(np.argmin(fs))
     x = xs[j:j + 1]
     return x, coefs[j], float(fs[j]), _edge(prob.exps, x, [axis])
