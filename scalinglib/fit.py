@@ -139,20 +139,21 @@ class FitResult:
 
 def _as_positive(x, name: str) -> np.ndarray:
     a = np.asarray(x, dtype=float).ravel()
+    if a.size and a.min() > 0 and a.max() < np.inf:  # a NaN fails the first test
+        return a
     if a.size == 0:
         raise FitError(f"{name} is empty")
     bad = ~np.isfinite(a)
     if bad.any():
         raise FitError(f"{name} has a NaN or infinite value at index {int(np.flatnonzero(bad)[0])}")
-    bad = a <= 0
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise FitError(f"{name} must be positive; index {i} has {a[i]!r}")
-    return a
+    i = int(np.flatnonzero(a <= 0)[0])
+    raise FitError(f"{name} must be positive; index {i} has {a[i]!r}")
 
 
 def _as_finite(x, name: str) -> np.ndarray:
     a = np.asarray(x, dtype=float).ravel()
+    if a.size and np.isfinite(a.sum()):  # a NaN or an infinity makes the sum non-finite
+        return a
     bad = ~np.isfinite(a)
     if bad.any():
         raise FitError(f"{name} has a NaN or infinite value at index {int(np.flatnonzero(bad)[0])}")
@@ -459,8 +460,9 @@ def _refine_1d(evaluate, lo: np.ndarray, hi: np.ndarray, x0: np.ndarray, K: int 
     is steep and the interpolated root alone can leave an SSE of 1e-24 where 1e-30 is
     reachable), a last Newton step on g with the lattice slope follows.
 
-    ``evaluate(x (m,), grad)`` returns the exact SSE (m,), the coefficients
-    (m, p + 1) and, with ``grad``, the profile derivative (m,). The bookkeeping is
+    ``evaluate(x (m,), grad, want_coef=True)`` returns the exact SSE (m,), the
+    coefficients (m, p + 1) (or anything, when not wanted) and, with ``grad``, the
+    profile derivative (m,). The bookkeeping is
     plain Python on a handful of numbers; the arrays go to ``evaluate``.
 
     Returns (x (B,), sse (B,), coef (B, p + 1)).
@@ -468,7 +470,7 @@ def _refine_1d(evaluate, lo: np.ndarray, hi: np.ndarray, x0: np.ndarray, K: int 
     lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     B = lo.size
     t = lo[:, None] + (hi - lo)[:, None] * (np.arange(K) / (K - 1.0))
-    f, _, g = evaluate(t.ravel(), True)
+    f, _, g = evaluate(t.ravel(), True, False)
     best_i = f.reshape(B, K).argmin(axis=1).tolist()
     T, Gr = t.tolist(), g.reshape(B, K).tolist()
     X, slopes = [], []
@@ -496,7 +498,7 @@ def _refine_1d(evaluate, lo: np.ndarray, hi: np.ndarray, x0: np.ndarray, K: int 
     j = F.argmin(axis=1)
     r = np.arange(B)
     x, f, coef = X[r, j], F[r, j], coef.reshape(B, X.shape[1], -1)[r, j]
-    if not np.any(f < 1e-10 * yy):
+    if not float(f.min()) < 1e-10 * yy:
         return x, f, coef
     _, _, gx = evaluate(x, True)
     slope = np.array(slopes)
@@ -608,7 +610,8 @@ def _solve_vp(prob: _Problem, box=None):
     operations.
     """
     box = box or prob.box
-    if len(prob.exps) == 1 and box[prob.exps[0]][0] >= 0 and len(prob.terms) <= 2:
+    if (len(prob.exps) == 1 and box[prob.exps[0]][0] >= 0 and len(prob.terms) <= 2
+            and len({sign for _, _, sign in prob.terms}) == 1):
         return _solve_vp1(prob, box)
     axes, mesh, sse = _grid_search(prob, box)
     shape = tuple(len(a) for a in axes)
@@ -619,7 +622,7 @@ def _solve_vp(prob: _Problem, box=None):
     x0 = mesh[cands]
     if len(axes) == 1:
 
-        def evaluate(x, grad):
+        def evaluate(x, grad, want_coef=True):
             out = _solve_at(prob, x[:, None], grad=grad)
             return (out[0], out[1], out[2][:, 0]) if grad else out
 
@@ -665,16 +668,18 @@ class _OneExponent:
     ybar: float
     yy: float
     thr: float  # a centred column with a smaller squared norm is constant
+    negative: bool  # the columns are negative (the error law's -exp(-gamma L))
 
     @classmethod
     def of(cls, prob: _Problem) -> "_OneExponent":
-        U = np.stack([u for _, u, _ in prob.terms])
+        U = np.array([u for _, u, _ in prob.terms])
         umax = U.max(axis=1)
         y = prob.y
         ybar = float(np.add.reduce(y)) / y.size
         yc = y - ybar
-        return cls(U, U - umax[:, None], umax, np.array([s for _, _, s in prob.terms]), yc, ybar,
-                   float(yc @ yc), _TINY * max(1.0, float(y.size)))
+        signs = [s for _, _, s in prob.terms]  # all of one sign (see _solve_vp)
+        return cls(U, U - umax[:, None], umax, np.array(signs), yc, ybar, float(yc @ yc),
+                   _TINY * max(1.0, float(y.size)), signs[0] < 0)
 
     def _moments(self, e: np.ndarray):
         """Centred columns Fc (p, n, G), means Fm (p, G), r = s Fc' yc (p, G), squared norms (p, G), S12 (G,)."""
@@ -683,43 +688,56 @@ class _OneExponent:
         Fm = np.add.reduce(Fc, axis=1) / self.yc.size
         Fc -= Fm[:, None, :]
         r = self.yc @ Fc
-        if self.s[0] < 0:  # (the error law's single column)
+        if self.negative:  # (the error law's single column)
             r = -r
         Sd = np.einsum("png,png->pg", Fc, Fc)
         S12 = np.einsum("ng,ng->g", Fc[0], Fc[1]) if self.s.size == 2 else None
         return Fc, Fm, r, Sd, S12
 
-    def _nnls(self, r, Sd, S12):
-        r"""NNLS coefficients (p, G) of the scaled columns and the SSE reduction (G,) they achieve.
-
-        One column j alone: :math:`c_j = r_j^+ / S_{jj}` (zero for a constant column),
-        reduction :math:`c_j r_j`. Both: :math:`c = S^{-1} r`, feasible when
-        :math:`c \ge 0`, and then optimal (a larger set of columns never fits worse);
-        otherwise the better single column is (the first on a tie). With the
-        intercept free, this is the exact optimum of
-        :math:`\min_{c_0,\, c \ge 0} \lVert y - c_0 - \sum_j c_j s_j F_j \rVert^2`.
-        """
+    def _single(self, r, Sd):
+        """One-column NNLS: coefficients r_j^+ / S_jj (0 for a constant column) and their SSE reductions."""
         ok = Sd > self.thr
-        rp = np.maximum(r, 0.0) * ok
+        rp = np.maximum(r, 0.0)
+        rp *= ok
         a = rp / np.where(ok, Sd, 1.0)
-        g = a * rp
-        if S12 is None:
-            return a, g[0]
+        return ok, a, a * rp
+
+    def _pair(self, r, Sd, S12, ok):
+        """Both columns: the unconstrained solution S^-1 r and where it is feasible (c >= 0, S well conditioned)."""
         det = Sd[0] * Sd[1] - S12 * S12
         bn = Sd[::-1] * r - S12 * r[::-1]  # adj(S) r
-        pair = (bn >= 0.0).all(axis=0) & ok.all(axis=0) & (det > 1e-10 * (Sd[0] * Sd[1]))
-        b = bn / np.where(pair, det, 1.0)
-        first = g[0] >= g[1]
-        c = np.where(pair, b, a * np.stack([first, ~first]))
-        return c, np.where(pair, np.add.reduce(b * r, axis=0), np.maximum(g[0], g[1]))
+        pair = (np.minimum(bn[0], bn[1]) >= 0.0) & ok[0] & ok[1] & (det > 1e-10 * (Sd[0] * Sd[1]))
+        return pair, bn / np.where(pair, det, 1.0)
 
     def scan(self, e: np.ndarray) -> np.ndarray:
-        """Profile SSE at every exponent of e (G,), from the moments (for the grid scan)."""
-        _, _, r, Sd, S12 = self._moments(e)
-        return np.maximum(self.yy - self._nnls(r, Sd, S12)[1], 0.0)
+        r"""Profile SSE at every exponent of e (G,), from the moments (for the grid scan).
 
-    def solve(self, e: np.ndarray, grad: bool = False):
-        r"""Exact NNLS at exponents e (B,): (sse (B,), coef (B, p + 1)[, dSSE/de (B,)]).
+        The NNLS optimum (intercept free) is the largest feasible reduction of
+        :math:`y_c' y_c`: one column j alone, :math:`c_j = r_j^+ / S_{jj}`, reduces it by
+        :math:`c_j r_j`; both, :math:`c = S^{-1} r`, by :math:`c' r` when :math:`c \ge 0`,
+        and a feasible pair is never worse than either column alone.
+        """
+        _, _, r, Sd, S12 = self._moments(e)
+        ok, _, g = self._single(r, Sd)
+        if S12 is None:
+            return np.maximum(self.yy - g[0], 0.0)
+        pair, b = self._pair(r, Sd, S12, ok)
+        gain = np.where(pair, b[0] * r[0] + b[1] * r[1], np.maximum(g[0], g[1]))
+        return np.maximum(self.yy - gain, 0.0)
+
+    def _coefficients(self, r, Sd, S12):
+        """NNLS coefficients (p, G) of the scaled columns; on a tie the smaller subset, then the first column."""
+        ok, a, g = self._single(r, Sd)
+        if S12 is None:
+            return a
+        pair, b = self._pair(r, Sd, S12, ok)
+        first = g[0] >= g[1]
+        a[0] *= first
+        a[1] *= ~first
+        return np.where(pair, b, a)
+
+    def solve(self, e: np.ndarray, grad: bool = False, want_coef: bool = True):
+        r"""Exact NNLS at exponents e (B,): (sse (B,), coef (B, p + 1) or None[, dSSE/de (B,)]).
 
         The SSE is the sum of the squared residuals of the returned coefficients
         (intercept first, then the coefficients of :math:`s_j e^{\eta u_j}`); the
@@ -729,12 +747,14 @@ class _OneExponent:
         the columns in use, and free of large multiples of a column).
         """
         Fc, Fm, r, Sd, S12 = self._moments(e)
-        c, _ = self._nnls(r, Sd, S12)
-        cs = c if self.s[0] > 0 else -c
+        c = self._coefficients(r, Sd, S12)
+        cs = -c if self.negative else c
         res = self.yc[:, None] - np.einsum("pb,pnb->nb", cs, Fc)
         sse = np.einsum("nb,nb->b", res, res)
-        coef = np.concatenate([(self.ybar - np.einsum("pb,pb->b", cs, Fm))[None, :],
-                               c * np.exp(-self.umax[:, None] * e)]).T
+        coef = None
+        if want_coef:
+            coef = np.concatenate([(self.ybar - np.einsum("pb,pb->b", cs, Fm))[None, :],
+                                   c * np.exp(self.umax[:, None] * -e)]).T
         if not grad:
             return sse, coef
         dfit = np.einsum("pb,pnb->nb", cs, Fc * self.V[:, :, None]) + self.V.T @ (cs * Fm)
@@ -748,7 +768,8 @@ def _solve_vp1(prob: _Problem, box):
     minima, and :func:`_refine_1d` in each bracket [x_{i-1}, x_{i+1}].
     """
     lo_b, hi_b, G = box[prob.exps[0]]
-    axis = np.linspace(lo_b, hi_b, int(G))
+    axis = lo_b + (hi_b - lo_b) / (int(G) - 1.0) * np.arange(int(G))
+    axis[-1] = hi_b
     one = _OneExponent.of(prob)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         idx = np.array(_local_minima(one.scan(axis), (axis.size,), k=3))
@@ -1188,7 +1209,8 @@ def fit_overtraining(
         raise FitError("the over-training fit needs C and M (or N and D) and L")
     C, M, L = _as_positive(C, "C"), _as_positive(M, "M"), _as_positive(L, "L")
     _check_count(L.size, "overtraining", C, M, L)
-    if np.unique(np.round(np.log(M), 9)).size < 2:
+    log_M = np.log(M)
+    if log_M.max() - log_M.min() < 1e-9:
         raise FitError(
             "all points have the same token multiplier M: a and b are not identified "
             "(a M^eta + b M^-eta is a single constant). Add runs at a second M or fit the compute law."

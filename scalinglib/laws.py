@@ -26,7 +26,7 @@ __all__ = [
 
 def _pos(x: ArrayLike, name: str) -> np.ndarray:
     a = np.asarray(x, dtype=float)
-    if np.any(~np.isfinite(a)) or np.any(a <= 0):
+    if a.size and not (a.min() > 0 and a.max() < np.inf):  # a NaN fails the first test
         raise ValueError(f"{name} must be finite and positive")
     return a
 
