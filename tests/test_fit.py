@@ -526,3 +526,59 @@ def test_a_well_posed_fit_carries_no_notes_and_is_identified():
     C = np.logspace(17, 21, 6)
     r = fit_compute(C, 1.8 + 300.0 * C**-0.15)
     assert r.identified and r.notes == ()
+
+
+# ----------------------------------------------------------------------------- the one-exponent fast path
+
+
+def _problems(seed: int):
+    """Noisy over-training, compute and error problems on the testbed's grid."""
+    from scalinglib import fit as F
+
+    rng = np.random.default_rng(seed)
+    keep = rng.random(N_GRID.size) < 0.6
+    keep[:2] = keep[-2:] = True  # at least two multipliers
+    ot = OT_TRUE.predict(C_GRID[keep], M_GRID[keep]) * (1 + 0.01 * rng.standard_normal(keep.sum()))
+    at20 = np.flatnonzero(M_GRID == 20.0)
+    cm = CMP_TRUE.predict(C_GRID[at20]) * (1 + 0.01 * rng.standard_normal(at20.size))
+    er = ERR_TRUE.predict(L_ERR) + 0.01 * rng.standard_normal(L_ERR.size)
+    return [
+        F._overtraining_problem(C_GRID[keep], M_GRID[keep], ot),
+        F._compute_problem(C_GRID[at20], cm),
+        F._error_problem(L_ERR, er),
+    ]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_one_exponent_fast_path_matches_the_general_engine(seed):
+    from scalinglib import fit as F
+
+    for prob in _problems(seed):
+        with np.errstate(all="ignore"):
+            x_fast, c_fast, f_fast, edge_fast = F._solve_vp1(prob, prob.box)
+            x_gen, c_gen, f_gen, edge_gen = F._solve_vp_generic(prob, prob.box)
+        assert f_fast <= f_gen * (1 + 1e-10) + 1e-300, prob.name
+        assert x_fast[0] == pytest.approx(x_gen[0], rel=1e-5), prob.name
+        assert np.allclose(c_fast, c_gen, rtol=1e-4, atol=1e-12), prob.name
+        assert edge_fast == edge_gen
+
+
+def test_one_exponent_fast_path_holds_an_infeasible_coefficient_at_zero_like_the_general_engine():
+    from scalinglib import fit as F
+
+    # loss rising with compute: lambda >= 0 cannot fit it, the optimum is lambda = 0 (a flat line)
+    C = np.geomspace(1e17, 1e20, 6)
+    prob = F._compute_problem(C, np.linspace(3.0, 3.5, 6))
+    with np.errstate(all="ignore"):
+        fast, gen = F._solve_vp1(prob, prob.box), F._solve_vp_generic(prob, prob.box)
+    assert fast[1][1] == 0.0 and gen[1][1] == 0.0
+    assert fast[2] == pytest.approx(gen[2], rel=1e-12)
+
+
+def test_a_fit_through_as_many_points_as_parameters_reaches_rounding_level_sse():
+    # three points of a compute law: the least-squares optimum interpolates them
+    C = np.array([1e17, 1e18, 1e19])
+    L = CMP_TRUE.predict(C)
+    res = quiet(fit_compute, C, L)
+    assert res.sse < 1e-26 * np.sum((L - L.mean()) ** 2)
+    assert res.params["eta"] == pytest.approx(CMP_TRUE.eta, rel=1e-9)
