@@ -3,7 +3,7 @@
 ``scalinglib reproduce`` prints the paper's headline predictions (every training set,
 both downstream splits, both targets); ``scalinglib fit runs.csv --law ...`` fits a
 user's own runs; ``scalinglib plan`` chooses N and D for a target loss or error.
-``--bootstrap B`` adds percentile intervals to ``fit`` and ``reproduce``. ``--json``
+``--bootstrap B`` adds percentile intervals to ``fit``, ``reproduce`` and ``plan``. ``--json``
 makes each print only JSON on stdout.
 
 Exit status: 0 on success, 2 for bad input (command line, CSV, or data a law cannot
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import warnings
@@ -444,6 +445,7 @@ def _add_plan_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     p.add_argument("--objective", default="lsq", choices=tuple(OBJECTIVES), help="objective of the --csv fit (default lsq)")
     _add_testbed_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    _add_bootstrap_options(p, "add percentile intervals of N, D, M and FLOPs (the plan under each replicate's laws)")
     _add_column_options(p, "column names (with --csv)", _COLUMN_OPTIONS[:-1])  # a plan reads no error column
     p.set_defaults(func=_cmd_plan, err_col="err")
     return p
@@ -452,15 +454,19 @@ def _add_plan_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
 def _cmd_plan(args: argparse.Namespace) -> int:
     from .planning import PlanError, plan_for_error, plan_for_loss
 
+    boot = None  # the bootstrap of the law(s), with --bootstrap
     if args.csv is not None:
         if args.law is None:
             raise UserDataError("plan --csv needs --law overtraining or --law chinchilla")
         if args.target_err is not None:
             raise UserDataError("--target-err needs a downstream error law: use --dataset (a CSV fit has only a loss law)")
         runs = _load_fit_runs(args)
-        loss_law = _fit_runs(runs, args.objective).law
+        result = _fit_runs(runs, args.objective)
+        loss_law = result.law
         source = f"{args.law} law fitted ({args.objective}) to {runs.file}"
         error_law = None
+        if args.bootstrap:
+            boot = _bootstrap_fit(args, result, runs)
     else:
         if args.law is not None:
             raise UserDataError("--law applies to --csv; with --dataset the paper's default configuration is fitted")
@@ -468,7 +474,15 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
         df = load_testbed(args.data)
         cfg = default_config(args.dataset, args.eval_set, args.downstream)
-        fitted, _ = _run_capturing(lambda: fit_config(df, cfg))
+        if args.bootstrap:
+            from .uncertainty import bootstrap_config
+
+            boot, _ = _run_capturing(
+                lambda: bootstrap_config(df, cfg, n_boot=args.bootstrap, seed=args.seed, method=args.bootstrap_method)
+            )
+            fitted = boot.fitted
+        else:
+            fitted, _ = _run_capturing(lambda: fit_config(df, cfg))
         loss_law, error_law = fitted.loss_law, fitted.error_law
         source = f"default configuration of {DATASET_LABELS.get(args.dataset, args.dataset)} (loss on {args.eval_set})"
     try:
@@ -479,9 +493,25 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     except PlanError as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    spread = None
+    if boot is not None:
+        from .planning import plan_interval
+
+        spread = plan_interval(boot, args.target_loss, target_err=args.target_err, inference_tokens=args.inference_tokens)
     if args.json:
         out = {k: float(v) for k, v in plan.as_dict().items()}
         out.update(inference_tokens=float(args.inference_tokens), target_err=args.target_err, source=source)
+        if spread is not None:
+            # JSON has no infinity: an unbounded end (too many replicates without a plan) is null
+            out["intervals"] = {
+                k: [v if math.isfinite(v) else None for v in bounds]
+                for k, bounds in spread.intervals(args.level).items()
+                if k in _PLAN_INTERVAL_KEYS
+            }
+            out["bootstrap"] = {
+                "n_boot": spread.n_boot, "method": args.bootstrap_method, "seed": args.seed, "level": args.level,
+                "n_unreachable": spread.n_unreachable,
+            }
         _emit_json(out)
         return 0
     target = (
@@ -503,7 +533,27 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             ]
         )
     )
+    if spread is not None:
+        print(
+            f"{100 * args.level:g}% intervals ({spread.n_boot} {args.bootstrap_method} bootstrap replicates, seed {args.seed}; "
+            f"{spread.n_unreachable} without a plan, whose N, D and FLOPs count as infinite; M over the others):"
+        )
+        for k, (lo, hi) in spread.intervals(args.level).items():
+            if k in _PLAN_INTERVAL_KEYS:
+                print(f"  {_PLAN_INTERVAL_KEYS[k].ljust(16)} in [{lo:.4g}, {hi:.4g}]")
     return 0
+
+
+#: The plan quantities given intervals by ``plan --bootstrap``, with their text labels.
+_PLAN_INTERVAL_KEYS = {
+    "N": "parameters N",
+    "D": "tokens D",
+    "M": "tokens/param M",
+    "train_flops": "training FLOPs",
+    "inference_flops": "inference FLOPs",
+    "total_flops": "total FLOPs",
+    "target_loss": "target loss",
+}
 
 
 # ----------------------------------------------------------------------------- entry point

@@ -129,3 +129,56 @@ def test_plan_csv_needs_a_law_and_cannot_take_an_error_target(capsys, runs_csv):
     # exactly one source and one target
     assert _run(capsys, "plan", "--target-loss", "2.3")[0] == 2
     assert _run(capsys, "plan", "--dataset", "rpj")[0] == 2
+
+
+def test_plan_bootstrap_json_brackets_the_point_plan_and_matches_plan_interval(capsys, testbed, data_dir):
+    from scalinglib.planning import plan_interval
+    from scalinglib.uncertainty import bootstrap_config
+
+    argv = ("plan", "--dataset", "rpj", "--target-err", "0.45", "--inference-tokens", "1e12", "--data", str(data_dir))
+    code, out, err = _run(capsys, *argv, "--bootstrap", "100", "--seed", "3", "--level", "0.8", "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert set(payload["intervals"]) == {*PLAN_KEYS, "target_loss"}
+    assert payload["bootstrap"]["n_boot"] == 100 and payload["bootstrap"]["level"] == 0.8
+    ref = plan_interval(
+        bootstrap_config(testbed, default_config("rpj"), n_boot=100, seed=3), target_err=0.45, inference_tokens=1e12
+    )
+    assert payload["bootstrap"]["n_unreachable"] == ref.n_unreachable
+    for k, (lo, hi) in ref.intervals(0.8).items():
+        got_lo, got_hi = payload["intervals"][k]
+        assert got_lo == pytest.approx(lo, rel=1e-12)
+        assert (got_hi is None) if hi == float("inf") else got_hi == pytest.approx(hi, rel=1e-12)
+    for k in ("N", "total_flops"):
+        lo, hi = payload["intervals"][k]
+        assert lo <= payload[k] and (hi is None or payload[k] <= hi)
+    # the point plan is the one without --bootstrap
+    code, out_plain, _ = _run(capsys, *argv, "--json")
+    assert {k: json.loads(out_plain)[k] for k in PLAN_KEYS} == {k: payload[k] for k in PLAN_KEYS}
+
+
+def test_plan_bootstrap_from_a_users_csv_prints_intervals(capsys, runs_csv):
+    code, out, err = _run(
+        capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-loss", "2.6", "--bootstrap", "50"
+    )
+    assert code == 0, err
+    assert "95% intervals (50 pairs bootstrap replicates, seed 0;" in out
+    for label in ("parameters N", "tokens D", "total FLOPs"):
+        assert any(line.strip().startswith(label) and " in [" in line for line in out.splitlines())
+
+
+def test_plan_bootstrap_json_writes_an_unbounded_end_as_null(capsys, runs_csv):
+    # a target just above the fitted E: many replicates' E lie above it, so the upper ends are unbounded
+    from scalinglib.fit import fit_law
+    from scalinglib.userdata import load_runs
+
+    runs = load_runs(runs_csv, "overtraining")
+    E = fit_law(runs.law, objective="lsq", **runs.data).law.E
+    code, out, err = _run(
+        capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-loss", f"{E + 1e-3}",
+        "--bootstrap", "100", "--json",
+    )
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["bootstrap"]["n_unreachable"] > 5
+    assert payload["intervals"]["total_flops"][1] is None
