@@ -427,9 +427,12 @@ def optimal_multiplier_by_runs(
     :math:`M \ge 20` and (iii) all small-model runs (pairs bootstrap for both). Columns:
     dataset, runs (label), n_runs, M_min, M_max (range of fitted multipliers), M_star,
     M_low, M_high (``level`` percentile interval over replicates), method.
+    The replicates come from the loss stream of
+    :func:`scalinglib.uncertainty.bootstrap_config` with the same ``seed``, so a row
+    whose fit is the loss law of such a joint bootstrap reproduces its interval.
     """
     from .paper import default_config, select_runs
-    from .uncertainty import bootstrap
+    from .uncertainty import loss_bootstrap_like_config
 
     rows = []
     for ds in datasets:
@@ -443,7 +446,7 @@ def optimal_multiplier_by_runs(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FitWarning)
                 fit = fit_overtraining(runs["C"].to_numpy(float), runs["M"].to_numpy(float), runs[cfg.loss_col].to_numpy(float))
-            b = bootstrap(fit, n_boot, method, seed)
+            b = loss_bootstrap_like_config(fit, n_boot, method, seed)
             band = compute_optimal_band(b, [1.0], level=level).iloc[0]
             rows.append(
                 {

@@ -42,10 +42,12 @@ OKABE_ITO = {
     "purple": "#CC79A7",
 }
 
-#: Colour of each token multiplier M of the testbed (sequential, dark = more over-trained).
+#: Colour of each token multiplier M of the testbed: eight colours of Paul Tol's
+#: colour-blind-safe schemes, ordered from cool (few tokens per parameter, M = 5: indigo)
+#: to warm (over-trained, M = 640: wine), so that neighbouring multipliers stay distinct
+#: (a continuous colour map made M = 20, 40 and 80 look alike).
 M_VALUES = (5, 10, 20, 40, 80, 160, 320, 640)
-_m_cmap = mpl.colormaps["cividis"]
-M_COLORS = {m: mpl.colors.to_hex(_m_cmap(i / (len(M_VALUES) - 1) * 0.92)) for i, m in enumerate(M_VALUES)}
+M_COLORS = dict(zip(M_VALUES, ("#332288", "#4477AA", "#66CCEE", "#228833", "#CCBB44", "#EE7733", "#CC3311", "#882255")))
 
 DATASET_COLORS = {"c4_original": OKABE_ITO["blue"], "rpj": OKABE_ITO["vermillion"], "rw_original": OKABE_ITO["green"]}
 
@@ -277,13 +279,15 @@ def rel_error_heatmap(
     annotate: bool = True,
     bins=REL_ERROR_BINS,
     cmap: str = "YlOrRd",
+    fontsize: float = 9.5,
 ):
     """Heatmap of a relative error over the (N, M) grid: rows N (small at the bottom), columns M.
 
     ``grid`` is a tidy table with columns ``N``, ``M``, ``model`` and ``value``
     (fractions; shown in %). Cells of runs with ``fit_flag`` True are outlined in
     black (fitting runs); rows flagged ``is_target`` get a star after the number.
-    Missing (N, M) pairs are left blank. Returns the image (for a colour bar).
+    Missing (N, M) pairs are left blank. ``fontsize`` (points) sets the cell labels.
+    Returns the image (for a colour bar).
     """
     import pandas as pd  # local: the style module does not otherwise need pandas
 
@@ -308,7 +312,7 @@ def rel_error_heatmap(
             if bool(r.get("is_target", False)):
                 txt += "*"
             dark = v >= bins[min(4, len(bins) - 1)]
-            ax.text(j, i, txt, ha="center", va="center", fontsize=7, color="white" if dark else "black")
+            ax.text(j, i, txt, ha="center", va="center", fontsize=fontsize, color="white" if dark else "black")
         if fit_flag is not None and bool(r[fit_flag]):
             ax.add_patch(mpl.patches.Rectangle((j - 0.47, i - 0.47), 0.94, 0.94, fill=False, lw=1.8, ec="black"))
     return img

@@ -533,6 +533,21 @@ def bootstrap(
     return _bootstrap(fit, n_boot, method, np.random.default_rng(seed), seed, grid_points)
 
 
+def _config_streams(seed: int | None) -> tuple[np.random.Generator, np.random.Generator]:
+    """The random streams of :func:`bootstrap_config`: loss law, error law (spawned from ``seed``)."""
+    r_loss, r_err = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    return r_loss, r_err
+
+
+def loss_bootstrap_like_config(fit: FitResult, n_boot: int, method: str, seed: int | None = 0) -> Bootstrap:
+    """Bootstrap of a loss-law fit with the loss stream of :func:`bootstrap_config`.
+
+    For the same fit, ``n_boot``, ``method`` and ``seed`` the replicates are those of
+    ``bootstrap_config(...).loss``, so that intervals computed either way agree exactly.
+    """
+    return _bootstrap(fit, n_boot, method, _config_streams(seed)[0], seed)
+
+
 def _bootstrap(fit: FitResult, n_boot: int, method: str, rng: np.random.Generator, seed, grid_points=None) -> Bootstrap:
     if method not in ("pairs", "residual"):
         raise ValueError(f"method must be 'pairs' or 'residual', got {method!r}")
@@ -654,8 +669,7 @@ def bootstrap_config(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         fitted = fit_config(df, config)
-    ss = np.random.SeedSequence(seed)
-    r_loss, r_err = (np.random.default_rng(s) for s in ss.spawn(2))
+    r_loss, r_err = _config_streams(seed)
     loss = _bootstrap(fitted.loss_fit, n_boot, loss_method or method, r_loss, seed)
     error = _bootstrap(fitted.error_fit, n_boot, error_method or method, r_err, seed)
     rows = select_runs(df, config.dataset, config.targets)

@@ -178,3 +178,15 @@ def test_optimal_multiplier_by_runs_matches_the_point_fits_and_brackets_them(tes
     assert (t["M_low"] <= t["M_star"]).all() and (t["M_star"] <= t["M_high"]).all()
     # the M >= 20 fit puts its optimum below every run it was fitted on
     assert t.loc["small models, M >= 20", "M_star"] < t.loc["small models, M >= 20", "M_min"]
+
+
+def test_optimal_multiplier_by_runs_reproduces_the_interval_of_the_joint_bootstrap_of_the_same_fit(testbed):
+    # chapter 12 quotes one interval for M* of the all-runs RedPajama law in its text and its Table 2
+    t = cs.optimal_multiplier_by_runs(testbed, datasets=("rpj",), n_boot=200, seed=5).set_index("runs")
+    joint = cs.bootstrap_laws(testbed, cs.small_run_config(testbed, "rpj"), n_boot=200, seed=5)
+    band = cs.compute_optimal_band(joint.loss, [1.0], level=0.9).iloc[0]
+    row = t.loc["small models, all M"]
+    assert (row["M_low"], row["M_star"], row["M_high"]) == pytest.approx((band["M_low"], band["M"], band["M_high"]), rel=1e-12)
+    # a different seed draws different replicates
+    other = cs.optimal_multiplier_by_runs(testbed, datasets=("rpj",), n_boot=200, seed=6).set_index("runs")
+    assert other.loc["small models, all M", "M_low"] != row["M_low"]
