@@ -28,6 +28,8 @@ __all__ = [
     "dataset_label",
     "size_label",
     "log_axes",
+    "sci",
+    "sig",
 ]
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
@@ -123,6 +125,29 @@ def size_label(model: str) -> str:
 
 def dataset_label(dataset: str) -> str:
     return DATASET_LABELS.get(dataset, dataset)
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sci(x: float, digits: int = 1) -> str:
+    """A number in plain-text scientific notation, for tables and prose.
+
+    ``sci(2.41e19)`` is ``'2.4×10¹⁹'``; with ``digits=0`` a mantissa of one is left out
+    (``sci(1e12, 0)`` is ``'10¹²'``).
+    """
+    mant, exp = f"{float(x):.{digits}e}".split("e")
+    power = "10" + str(int(exp)).translate(_SUPERSCRIPT)
+    return power if digits == 0 and float(mant) == 1 else f"{mant}×{power}"
+
+
+def sig(x: float, n: int = 3) -> str:
+    """``x`` rounded to ``n`` significant figures, without an exponent: 12841 -> '12,800', 0.71462 -> '0.715'."""
+    x = float(x)
+    if not np.isfinite(x) or x == 0:
+        return f"{x:g}"
+    d = n - 1 - int(np.floor(np.log10(abs(x))))
+    return f"{round(x, d):,.{max(d, 0)}f}"
 
 
 def log_axes(ax: plt.Axes, x: str | None = None, y: str | None = None, logx: bool = True, logy: bool = True) -> plt.Axes:

@@ -1,0 +1,34 @@
+"""The book's shared presentation helpers: number formats and the colour code of M."""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import numpy as np
+import pytest
+
+from scalinglib import plotting as pl
+
+
+@pytest.mark.parametrize(
+    ("x", "digits", "text"),
+    [(2.41e19, 1, "2.4×10¹⁹"), (1e12, 0, "10¹²"), (3e12, 0, "3×10¹²"), (-3.3e-5, 1, "-3.3×10⁻⁵"), (9.99e19, 1, "1.0×10²⁰")],
+)
+def test_sci_writes_plain_text_scientific_notation_with_superscript_exponents(x, digits, text):
+    assert pl.sci(x, digits) == text
+
+
+@pytest.mark.parametrize(
+    ("x", "n", "text"),
+    [(12841, 3, "12,800"), (0.71462, 3, "0.715"), (1775.2, 4, "1,775"), (-0.0012345, 2, "-0.0012"), (0.0, 3, "0")],
+)
+def test_sig_rounds_to_significant_figures_without_an_exponent(x, n, text):
+    assert pl.sig(x, n) == text
+
+
+def test_every_token_multiplier_has_its_own_clearly_distinct_colour():
+    rgb = np.array([mpl.colors.to_rgb(pl.M_COLORS[m]) for m in pl.M_VALUES])
+    assert len(set(map(tuple, rgb))) == len(pl.M_VALUES)
+    # neighbouring multipliers differ by a visible amount in RGB (cividis had ~0.1 here)
+    assert np.linalg.norm(np.diff(rgb, axis=0), axis=1).min() > 0.25
+    # the nearest testbed value decides the colour of an intermediate M
+    assert pl.m_color(27.0) == pl.M_COLORS[20] and pl.m_color(30.0) == pl.M_COLORS[40]
