@@ -46,10 +46,10 @@ OKABE_ITO = {
 
 #: Colour of each token multiplier M of the testbed: eight colours of Paul Tol's
 #: colour-blind-safe schemes, ordered from cool (few tokens per parameter, M = 5: indigo)
-#: to warm (over-trained, M = 640: wine), so that neighbouring multipliers stay distinct
+#: to warm (over-trained, M = 640: magenta), so that neighbouring multipliers stay distinct
 #: (a continuous colour map made M = 20, 40 and 80 look alike).
 M_VALUES = (5, 10, 20, 40, 80, 160, 320, 640)
-M_COLORS = dict(zip(M_VALUES, ("#332288", "#4477AA", "#66CCEE", "#228833", "#CCBB44", "#EE7733", "#CC3311", "#882255")))
+M_COLORS = dict(zip(M_VALUES, ("#332288", "#4477AA", "#66CCEE", "#228833", "#CCBB44", "#EE7733", "#CC3311", "#EE3377")))
 
 DATASET_COLORS = {"c4_original": OKABE_ITO["blue"], "rpj": OKABE_ITO["vermillion"], "rw_original": OKABE_ITO["green"]}
 
