@@ -341,8 +341,9 @@ def task_summary(
     * ``flat_law``: the fit found no trend at all (k = 0);
     * ``verdict``: ``"near chance"`` when not ``above_chance`` (a small relative error
       then only says that the target, too, is near chance); otherwise
-      ``"predictable"`` when both targets are within ``tolerance`` (10 %) and
-      ``"not predictable"`` when either is not.
+      ``"predictable"`` when both targets are within ``tolerance`` (10 %) and the
+      law beats guessing chance (``mean_rel_error < chance_rel_error``), and
+      ``"not predictable"`` otherwise; ``beats_chance_guess`` records the second test.
     """
     need = {"dataset", "task", "model", "err_rel_error", "chance_rel_error", "error_fit_r2", "chance_margin", "k", "in_subset"}
     missing = need - set(predictions.columns)
@@ -365,9 +366,11 @@ def task_summary(
     out["chance_margin"] = first["chance_margin"]
     out["above_chance"] = first["chance_margin"] >= margin
     out["flat_law"] = first["k"] == 0.0
+    out["beats_chance_guess"] = out["mean_rel_error"] < out["chance_rel_error"]
     worst = out[["rel_error_overtrained", "rel_error_7b"]].max(axis=1)
+    predictable = (worst <= tolerance) & out["beats_chance_guess"]
     out["verdict"] = np.where(
-        ~out["above_chance"], "near chance", np.where(worst <= tolerance, "predictable", "not predictable")
+        ~out["above_chance"], "near chance", np.where(predictable, "predictable", "not predictable")
     )
     out = out.reset_index()
     out["rank"] = out.groupby("dataset")["mean_rel_error"].rank(method="min").astype(int)

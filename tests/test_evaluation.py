@@ -129,6 +129,12 @@ def test_task_summary_ranks_by_mean_relative_error_and_labels_verdicts(tasks_rpj
     pred = s[s["verdict"] == "predictable"]
     assert (pred[["rel_error_overtrained", "rel_error_7b"]].max(axis=1) <= 0.10).all()
     assert "arc_easy" in set(pred["task"])
+    # a task is predictable only when the law beats guessing chance at the targets
+    assert (pred["mean_rel_error"] < pred["chance_rel_error"]).all()
+    close_but_no_better = s[s["above_chance"] & ~s["beats_chance_guess"]
+                            & (s[["rel_error_overtrained", "rel_error_7b"]].max(axis=1) <= 0.10)]
+    assert (close_but_no_better["verdict"] == "not predictable").all()
+    assert "commonsense_qa" in set(close_but_no_better["task"])  # within 10 %, but guessing chance does better
 
 
 def test_task_summary_names_missing_columns(tasks_rpj):
