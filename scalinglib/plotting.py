@@ -89,7 +89,7 @@ _RC = {
     "axes.spines.right": False,
     "axes.titlesize": 11,
     "axes.labelsize": 10,
-    "legend.fontsize": 8.5,
+    "legend.fontsize": 10,
     "legend.frameon": False,
     "xtick.labelsize": 9,
     "ytick.labelsize": 9,
@@ -181,15 +181,18 @@ def m_handles(Ms, marker: str = "o", **kw) -> list:
     return [Line2D([], [], ls="none", marker=marker, color=m_color(M), label=f"M = {M:g}", **kw) for M in Ms]
 
 
-def legend_outside(fig: plt.Figure, handles: list, ncol: int | None = None, title: str | None = None, loc: str = "lower center"):
+def legend_outside(
+    fig: plt.Figure, handles: list, ncol: int | None = None, title: str | None = None, loc: str = "lower center", **kw
+):
     """One legend for the whole figure, outside the panels so it covers no data.
 
     Uses matplotlib's ``"outside ..."`` locations, which need a figure made with
     ``layout="constrained"`` (as :func:`dataset_panels` does). ``loc`` is e.g.
-    ``"lower center"`` (below the panels) or ``"right upper"``.
+    ``"lower center"`` (below the panels) or ``"right upper"``. Other keywords
+    (``fontsize``, ``markerscale``, ...) go to :meth:`matplotlib.figure.Figure.legend`.
     """
     ncol = ncol or min(len(handles), 6)
-    return fig.legend(handles=handles, loc=f"outside {loc}", ncol=ncol, title=title, frameon=False)
+    return fig.legend(handles=handles, loc=f"outside {loc}", ncol=ncol, title=title, frameon=False, **kw)
 
 
 def dataset_panels(datasets, sharex: bool = True, sharey: bool = True, height: float = 3.6, width: float = 3.9):
