@@ -41,7 +41,7 @@ OKABE_ITO = {
     "yellow": "#F0E442",
     "blue": "#0072B2",
     "vermillion": "#D55E00",
-    "purple": "#CC79A7",
+    "purple": "#CC79A7",  # Okabe-Ito "reddish purple": reads as pink; call it pink in prose
 }
 
 #: Colour of each token multiplier M of the testbed: eight colours of Paul Tol's
