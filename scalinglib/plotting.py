@@ -87,12 +87,12 @@ _RC = {
     "grid.linewidth": 0.6,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
     "legend.fontsize": 10,
     "legend.frameon": False,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
     "lines.markersize": 6,
 }
 
