@@ -227,22 +227,39 @@ def reproduce(
     return pd.DataFrame(rows)
 
 
-def headline_table(df: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The paper's Figure-1 numbers (RedPajama, C4 eval, 17-task split), formatted for display."""
+def headline_table(df: pd.DataFrame | None = None, styled: bool = False):
+    """The paper's Figure-1 numbers (RedPajama, C4 eval, 17-task split), formatted for display.
+
+    One row per target (index ``target``); two-level columns: ``loss`` and
+    ``17-task error`` (each ``observed``, ``predicted``, ``rel. error (%)``), and
+    ``compute ratio`` (``loss law``, ``error law``: the target's training FLOPs over
+    the total of the runs each law was fitted on). With ``styled=True`` a pandas
+    ``Styler`` with one number format per column is returned instead, for notebooks.
+    """
     t = reproduce(df, datasets=("rpj",), downstreams=("avg_subset",))
     from .data import MODEL_LABELS
 
-    return pd.DataFrame(
-        {
-            "target": [f"{MODEL_LABELS[m]}, M = {M:g}" for m, M in zip(t["model"], t["M"])],
-            "training set": [DATASET_LABELS[d] for d in t["dataset"]],
-            "observed loss": t["loss_observed"].round(4),
-            "predicted loss": t["loss_predicted"].round(4),
-            "loss rel. error (%)": (100 * t["loss_rel_error"]).round(2),
-            "observed 17-task error": t["err_observed"].round(4),
-            "predicted 17-task error": t["err_predicted"].round(4),
-            "error rel. error (%)": (100 * t["err_rel_error"]).round(2),
-            "compute ratio (loss)": t["compute_ratio_loss"].round(0),
-            "compute ratio (error)": t["compute_ratio_err"].round(0),
-        }
-    ).set_index("target")
+    columns = {
+        ("", "training set"): [DATASET_LABELS[d] for d in t["dataset"]],
+        ("loss", "observed"): t["loss_observed"].round(4),
+        ("loss", "predicted"): t["loss_predicted"].round(4),
+        ("loss", "rel. error (%)"): (100 * t["loss_rel_error"]).round(2),
+        ("17-task error", "observed"): t["err_observed"].round(4),
+        ("17-task error", "predicted"): t["err_predicted"].round(4),
+        ("17-task error", "rel. error (%)"): (100 * t["err_rel_error"]).round(2),
+        ("compute ratio", "loss law"): t["compute_ratio_loss"].round(0),
+        ("compute ratio", "error law"): t["compute_ratio_err"].round(0),
+    }
+    table = pd.DataFrame(columns)
+    table.columns = pd.MultiIndex.from_tuples(columns)
+    table.index = pd.Index([f"{MODEL_LABELS[m]}, M = {M:g}" for m, M in zip(t["model"], t["M"])], name="target")
+    if not styled:
+        return table
+    formats = {c: "{:.2f}" if "rel. error" in c[1] else "{:.0f}×" if c[0] == "compute ratio" else "{:.4f}"
+               for c in columns if c[0]}
+    return (
+        table.style.format(formats)
+        .set_properties(**{"white-space": "nowrap"})
+        .set_table_styles([{"selector": "th.row_heading", "props": [("white-space", "nowrap")]}])
+        .hide(axis="index", names=True)
+    )

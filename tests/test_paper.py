@@ -162,5 +162,8 @@ def test_reproduce_has_every_dataset_split_and_target(testbed):
 
 def test_headline_table_shows_the_figure_1_numbers(testbed):
     t = headline_table(testbed)
-    assert list(t["loss rel. error (%)"]) == [0.71, 0.73]
-    assert list(t["error rel. error (%)"]) == [3.64, 0.05]
+    assert list(t[("loss", "rel. error (%)")]) == [0.71, 0.73]
+    assert list(t[("17-task error", "rel. error (%)")]) == [3.64, 0.05]
+    assert list(t.index) == ["1.4B, M = 640", "6.9B, M = 20"]
+    html = headline_table(testbed, styled=True).to_html()
+    assert "330×" in html and "3.64" in html
