@@ -250,8 +250,7 @@ def headline_table(df: pd.DataFrame | None = None, styled: bool = False):
         ("compute ratio", "loss law"): t["compute_ratio_loss"].round(0),
         ("compute ratio", "error law"): t["compute_ratio_err"].round(0),
     }
-    table = pd.DataFrame(columns)
-    table.columns = pd.MultiIndex.from_tuples(columns)
+    table = pd.DataFrame(columns)  # tuple keys: two-level columns
     table.index = pd.Index([f"{MODEL_LABELS[m]}, M = {M:g}" for m, M in zip(t["model"], t["M"])], name="target")
     if not styled:
         return table
