@@ -3,7 +3,13 @@
 #   make book   create .venv (if needed), install scalinglib with the book and
 #               test extras, execute every notebook and build _build/html
 #               (warnings are errors, any failing cell fails the build)
-#   make test   make book, then run the test suite and the notebooks
+#   make test   check for a Chromium browser (first, in seconds), make book, then
+#               run the test suite and the notebooks. The browser is found by
+#               tests/find_browser.py: $CHROMIUM, then chromium, chromium-browser,
+#               google-chrome, google-chrome-stable on PATH, then one installed by
+#               Playwright; if none, `python -m playwright install chromium` is
+#               tried once, and otherwise make stops with one message saying how
+#               to get a browser.
 #   make clean  remove build outputs (keeps .venv); make distclean also removes .venv
 #
 # SCALINGLIB_DATA (the testbed's exp_data directory) is taken from the
@@ -41,7 +47,7 @@ endif
 RUN_ENV := PATH="$(VENV)/bin:$$PATH" JUPYTER_PATH="$(VENV)/share/jupyter" \
            PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: venv book test clean distclean
+.PHONY: venv browser book test clean distclean
 
 venv: $(STAMP)
 
@@ -68,7 +74,18 @@ book: venv
 	@echo "SCALINGLIB_DATA=$${SCALINGLIB_DATA:-<unset: data will be downloaded>}"
 	cd "$(ROOT)" && $(RUN_ENV) "$(VENV)/bin/jupyter-book" build . -W -n --keep-going
 
-test: book
+# Needs only the standard library for the search; playwright comes from the venv.
+browser: venv
+	@cd "$(ROOT)"; \
+	if ! "$(VPY)" tests/find_browser.py >/dev/null 2>&1 && [ -z "$${CHROMIUM:-}" ]; then \
+	  echo "No Chromium browser found: trying '$(VPY) -m playwright install chromium'"; \
+	  timeout 300 "$(VPY)" -m playwright install chromium >/dev/null 2>&1 || true; \
+	fi; \
+	found=$$("$(VPY)" tests/find_browser.py) || exit 1; \
+	echo "Browser for the tests: $$found"
+
+test: browser
+	@$(MAKE) --no-print-directory book
 	cd "$(ROOT)" && $(RUN_ENV) "$(VPY)" -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 
 clean:

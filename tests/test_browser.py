@@ -15,9 +15,10 @@ server) this asserts that:
 Screenshots of the landing page and of the Figure-1 chapter are saved in
 ``tests/artifacts/``.
 
-Uses the ``playwright`` Python package with the system Chromium
-(``/usr/bin/chromium``, Debian package ``chromium``; override with the
-environment variable ``CHROMIUM``). ``playwright install`` is not needed.
+Uses the ``playwright`` Python package with a Chromium-family browser found by
+``tests/find_browser.py`` (``CHROMIUM``, then ``chromium``, ``chromium-browser``,
+``google-chrome``, ``google-chrome-stable`` on ``PATH``, then a Playwright-installed
+Chromium). No browser is a failure, never a skip.
 
 Build the book first (``make book``; ``make test`` does it): if ``_build/html``
 is missing the tests fail rather than skip.
@@ -28,7 +29,6 @@ from __future__ import annotations
 import functools
 import html.parser
 import http.server
-import os
 import threading
 import urllib.error
 import urllib.parse
@@ -36,11 +36,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from find_browser import BrowserNotFound, find_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML_DIR = ROOT / "_build" / "html"
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -108,15 +108,14 @@ def server():
 def browser():
     if not PAGES:
         pytest.fail(MISSING_BUILD)
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}: install the Debian package `chromium` "
-            "(apt-get install chromium) or set CHROMIUM to the browser's path"
-        )
+    try:
+        chromium = find_chromium()
+    except BrowserNotFound as exc:
+        pytest.fail(str(exc), pytrace=False)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        b = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         try:
             yield b
         finally:
