@@ -17,23 +17,87 @@ Modules, each owning one idea:
 - :mod:`~scalinglib.cli`: the ``scalinglib`` command.
 """
 
-from .data import DataError, load_hyperparameter_search, load_task_metadata, load_testbed, long_form
-from .fit import (
-    FitError,
-    FitResult,
-    FitWarning,
-    fit_chinchilla,
-    fit_compute,
-    fit_error,
-    fit_law,
-    fit_overtraining,
-    refine_huber_log,
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# The public names are imported on first use (PEP 562), so that `import scalinglib`
+# and the command line start without pandas and scipy. Name -> defining submodule.
+_LAZY: dict[str, str] = {
+    "DataError": "data",
+    "load_hyperparameter_search": "data",
+    "load_task_metadata": "data",
+    "load_testbed": "data",
+    "long_form": "data",
+    "FitError": "fit",
+    "FitResult": "fit",
+    "FitWarning": "fit",
+    "fit_chinchilla": "fit",
+    "fit_compute": "fit",
+    "fit_error": "fit",
+    "fit_law": "fit",
+    "fit_overtraining": "fit",
+    "refine_huber_log": "fit",
+    "ChinchillaLaw": "laws",
+    "ComputeLaw": "laws",
+    "ErrorLaw": "laws",
+    "OvertrainingLaw": "laws",
+    "default_config": "paper",
+    "fit_config": "paper",
+    "headline_table": "paper",
+    "predict_targets": "paper",
+    "reproduce": "paper",
+    "PlanError": "planning",
+    "compute_optimal": "planning",
+    "plan_for_error": "planning",
+    "plan_for_loss": "planning",
+    "bootstrap": "uncertainty",
+    "bootstrap_config": "uncertainty",
+    "UserDataError": "userdata",
+    "load_runs": "userdata",
+    "read_runs": "userdata",
+}
+
+#: Submodules reachable as attributes (``scalinglib.fit``), as when they were imported eagerly.
+_SUBMODULES = frozenset(
+    {"backtest", "casestudy", "catalog", "cli", "data", "evaluation", "fit", "laws", "overtraining",
+     "paper", "planning", "plotting", "uncertainty", "userdata"}
 )
-from .laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
-from .paper import default_config, fit_config, headline_table, predict_targets, reproduce
-from .planning import PlanError, compute_optimal, plan_for_error, plan_for_loss
-from .uncertainty import bootstrap, bootstrap_config
-from .userdata import UserDataError, load_runs, read_runs
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
+    from .data import DataError, load_hyperparameter_search, load_task_metadata, load_testbed, long_form
+    from .fit import (
+        FitError,
+        FitResult,
+        FitWarning,
+        fit_chinchilla,
+        fit_compute,
+        fit_error,
+        fit_law,
+        fit_overtraining,
+        refine_huber_log,
+    )
+    from .laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
+    from .paper import default_config, fit_config, headline_table, predict_targets, reproduce
+    from .planning import PlanError, compute_optimal, plan_for_error, plan_for_loss
+    from .uncertainty import bootstrap, bootstrap_config
+    from .userdata import UserDataError, load_runs, read_runs
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+
 
 __version__ = "0.1.0"
 

@@ -22,11 +22,16 @@ import math
 import os
 import sys
 import warnings
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from .data import DATASET_LABELS, DEFAULT_EVAL, EVAL_SETS, MODEL_LABELS, DataError, load_testbed
-from .fit import FitError, FitResult, FitWarning, fit_law
-from .userdata import LAWS, UserDataError, UserRuns, load_runs
+# Only the standard library and plain constants at import time, so that
+# `scalinglib --help` starts fast: numpy (.userdata), pandas (.data) and scipy (.fit)
+# are imported by the commands that use them.
+from .catalog import DATASET_LABELS, DEFAULT_EVAL, EVAL_SETS, MODEL_LABELS
+
+if TYPE_CHECKING:
+    from .fit import FitResult
+    from .userdata import UserRuns
 
 __all__ = ["main", "build_parser"]
 
@@ -87,6 +92,8 @@ def _format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: 
 
 def _warn_lines(caught: Sequence[warnings.WarningMessage]) -> list[str]:
     """De-duplicated messages of captured :class:`FitWarning`s."""
+    from .fit import FitWarning
+
     out: list[str] = []
     for w in caught:
         msg = str(w.message)
@@ -97,6 +104,8 @@ def _warn_lines(caught: Sequence[warnings.WarningMessage]) -> list[str]:
 
 def _run_capturing(fn: Callable[[], Any]) -> tuple[Any, list[str]]:
     """Call ``fn`` with fit warnings captured (returned as text, not printed by Python)."""
+    from .fit import FitWarning
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FitWarning)
         value = fn()
@@ -128,6 +137,7 @@ def _add_reproduce_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentP
 
 def _reproduce_records(args: argparse.Namespace) -> tuple[list[dict], list[str]]:
     """The headline rows as plain dicts (keys :data:`REPRODUCE_KEYS`) and any fit warnings."""
+    from .data import load_testbed
     from .paper import reproduce
 
     df = load_testbed(args.data)
@@ -250,6 +260,8 @@ def _add_reproduce_intervals(args: argparse.Namespace, records: list[dict]) -> N
     from .paper import default_config
     from .uncertainty import bootstrap_config
 
+    from .data import load_testbed
+
     df = load_testbed(args.data)
     cache: dict = {}
     for r in records:
@@ -304,7 +316,7 @@ def _add_fit_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("csv", metavar="CSV", help="the runs, comma-separated with a header line")
-    p.add_argument("--law", required=True, choices=LAWS, help="which law to fit")
+    p.add_argument("--law", required=True, choices=tuple(FORMULAS), help="which law to fit")
     p.add_argument("--objective", default="lsq", choices=tuple(OBJECTIVES), help="lsq (default) or huber_log")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     _add_column_options(p, "column names", _COLUMN_OPTIONS)
@@ -314,6 +326,8 @@ def _add_fit_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _load_fit_runs(args: argparse.Namespace) -> UserRuns:
+    from .userdata import load_runs
+
     return load_runs(
         args.csv,
         args.law,
@@ -328,6 +342,8 @@ def _load_fit_runs(args: argparse.Namespace) -> UserRuns:
 
 def _fit_runs(runs: UserRuns, objective: str) -> FitResult:
     """Fit the runs; a :class:`FitError` is re-raised naming the file."""
+    from .fit import FitError, fit_law
+
     try:
         result, _ = _run_capturing(lambda: fit_law(runs.law, objective=objective, **runs.data))
     except FitError as exc:
@@ -409,6 +425,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 def _bootstrap_fit(args: argparse.Namespace, result: FitResult, runs: UserRuns):
     """Bootstrap a user's fit; a :class:`FitError` (unidentified fit, no residuals) names the file."""
+    from .fit import FitError
     from .uncertainty import bootstrap
 
     try:
@@ -453,6 +470,7 @@ def _add_plan_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     from .planning import PlanError, plan_for_error, plan_for_loss
+    from .userdata import UserDataError
 
     boot = None  # the bootstrap of the law(s), with --bootstrap
     if args.csv is not None:
@@ -471,6 +489,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         if args.law is not None:
             raise UserDataError("--law applies to --csv; with --dataset the paper's default configuration is fitted")
         from .paper import default_config, fit_config
+
+        from .data import load_testbed
 
         df = load_testbed(args.data)
         cfg = default_config(args.dataset, args.eval_set, args.downstream)
@@ -585,16 +605,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code) if isinstance(exc.code, int) else 2
     try:
         return int(args.func(args))
-    except (UserDataError, FitError) as exc:
-        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
-    except DataError as exc:
-        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:  # e.g. piped into `head`: stop quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
+    except Exception as exc:
+        # .fit and .data are not imported at start-up; an exception can only be a
+        # FitError or a DataError if its module has been imported by now.
+        loaded = {name: sys.modules.get(f"{__package__}.{name}") for name in ("userdata", "fit", "data")}
+        bad_input = [loaded["userdata"] and loaded["userdata"].UserDataError, loaded["fit"] and loaded["fit"].FitError]
+        if any(cls and isinstance(exc, cls) for cls in bad_input):
+            print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        if loaded["data"] is not None and isinstance(exc, loaded["data"].DataError):
+            print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+            return 1
+        if isinstance(exc, BrokenPipeError):  # e.g. piped into `head`: stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 1
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -53,55 +53,16 @@ EXTERNAL_URL = (
     f"https://raw.githubusercontent.com/epoch-research/analyzing-chinchilla/{EXTERNAL_COMMIT}/"
 )
 
-#: Training sets of the testbed, in the paper's order.
-DATASETS: tuple[str, ...] = ("c4_original", "rpj", "rw_original")
-DATASET_LABELS = {"c4_original": "C4", "rpj": "RedPajama", "rw_original": "RefinedWeb"}
-
-#: The eight loss evaluation sets, named as in PAPER.md.
-EVAL_SETS: tuple[str, ...] = (
-    "openlm",
-    "c4_val",
-    "paloma_c4_en",
-    "paloma_dolma_100_programing_languages",
-    "paloma_falcon-refinedweb",
-    "paloma_ptb",
-    "paloma_redpajama",
-    "val_de-en_100",
+# The testbed's names live in .catalog (no pandas needed); re-exported here.
+from .catalog import (  # noqa: E402
+    DATASET_LABELS,
+    DATASETS,
+    DEFAULT_EVAL,
+    EVAL_SETS,
+    MODEL_LABELS,
+    N_TASKS,
+    SUBSET_TASKS,
 )
-DEFAULT_EVAL = "c4_val"
-
-#: The 17 tasks of the paper's "17-task split" (small models beat chance on them).
-SUBSET_TASKS: tuple[str, ...] = (
-    "bigbench_operators",
-    "pubmed_qa_labeled",
-    "hellaswag_zeroshot",
-    "boolq",
-    "arc_easy",
-    "coqa",
-    "bigbench_dyck_languages",
-    "lambada_openai",
-    "bigbench_novel_concepts",
-    "winograd",
-    "bigbench_cs_algorithms",
-    "commonsense_qa",
-    "bigbench_qa_wikidata",
-    "hellaswag",
-    "copa",
-    "squad",
-    "piqa",
-)
-
-#: Readable labels for the six model configurations.
-MODEL_LABELS = {
-    "d=96_l=8_h=4": "0.011B",
-    "d=512_l=8_h=4": "0.079B",
-    "d=576_l=24_h=8": "0.154B",
-    "d=1024_l=24_h=8": "0.411B",
-    "open_lm_1b": "1.4B",
-    "open_lm_7b": "6.9B",
-}
-
-N_TASKS = 46
 
 
 class DataError(ValueError):
