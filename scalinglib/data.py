@@ -5,10 +5,11 @@ Where the files come from, in order of precedence:
 1. the ``path`` argument of a loader;
 2. the environment variable ``SCALINGLIB_DATA`` (a directory laid out like the
    released ``exp_data/`` folder);
-3. a download with :mod:`pooch` from the pinned upstream commit into pooch's cache
-   (``SCALINGLIB_CACHE`` overrides the cache directory, ``SCALINGLIB_DATA_URL`` the base
-   URL). Every downloaded file is checked against the sha256 registry shipped with the
-   package; a mismatch raises :class:`DataError`.
+3. a download from the pinned upstream commit into a cache (pooch's default cache
+   directory; ``SCALINGLIB_CACHE`` overrides it, ``SCALINGLIB_DATA_URL`` the base URL).
+   Every downloaded file is checked against the sha256 registry shipped with the
+   package (a mismatch raises :class:`DataError`) before it is renamed into place, under
+   a lock, so concurrent first loads into one cache are safe.
 
 A local directory is checked as strictly as a download: a missing, extra or corrupt
 file raises :class:`DataError` naming it. Nothing is skipped silently.
@@ -90,27 +91,78 @@ def _cache_dir(kind: str) -> Path:
     return root / kind
 
 
-def _download(kind: str, registry_name: str, default_url: str, url_env: str) -> Path:
-    """Fetch every file of a registry with pooch, hash-verified; return the local root."""
+def _sha256(file: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with file.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return "sha256:" + h.hexdigest()
+
+
+def _fetch_one(url: str, name: str, digest: str, final: Path, partial_dir: Path, attempts: int = 3) -> None:
+    """Download ``url`` to a temporary file in ``partial_dir``, check its sha256, rename it to ``final``.
+
+    The rename is atomic (same file system), so ``final`` is either absent or complete and
+    verified; a download cut off midway leaves at most a temporary file outside the data
+    directory, removed here or by the next download.
+    """
+    import tempfile
+
     import pooch
+
+    download = pooch.HTTPDownloader(progressbar=False)
+    last: Exception | None = None
+    for _ in range(attempts):
+        fd, tmp_name = tempfile.mkstemp(dir=partial_dir, prefix=final.name + ".", suffix=".part")
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            download(url, str(tmp), None)
+            got = _sha256(tmp)
+            if got != digest:
+                raise DataError(
+                    f"hash mismatch for downloaded file {name!r} from {url}: expected {digest}, got {got}"
+                )
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
+            return
+        except DataError:
+            raise
+        except Exception as exc:  # network errors, a connection closed mid-file: try again
+            last = exc
+        finally:
+            tmp.unlink(missing_ok=True)
+    raise DataError(f"could not download {name!r} from {url}: {last}")
+
+
+def _download(kind: str, registry_name: str, default_url: str, url_env: str) -> Path:
+    """Fetch every file of a registry, hash-verified, into the cache; return the local root.
+
+    Safe for any number of processes and threads sharing one cache: a per-kind lock
+    (``<cache>/<kind>.lock``) serialises the fetching, each file is downloaded into
+    ``<cache>/<kind>.partial/`` and renamed into place only once its sha256 matches, so
+    the data directory never holds a partial file or anything else not in the registry.
+    """
+    from filelock import FileLock
 
     base_url = os.environ.get(url_env, default_url)
     if not base_url.endswith("/"):
         base_url += "/"
-    fetcher = pooch.create(
-        path=_cache_dir(kind),
-        base_url=base_url,
-        registry=_registry(registry_name),
-        retry_if_failed=2,
-    )
-    for name in fetcher.registry:
-        try:
-            fetcher.fetch(name)
-        except ValueError as exc:  # pooch raises ValueError on a hash mismatch
-            raise DataError(f"hash mismatch for downloaded file {name!r} from {base_url}: {exc}") from exc
-        except Exception as exc:  # network errors: say which file and from where
-            raise DataError(f"could not download {name!r} from {base_url}: {exc}") from exc
-    return Path(fetcher.abspath)
+    root = _cache_dir(kind)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    partial_dir = root.parent / f"{kind}.partial"
+    with FileLock(str(root.parent / f"{kind}.lock")):
+        partial_dir.mkdir(exist_ok=True)
+        for stale in partial_dir.iterdir():  # left by a download that was killed
+            stale.unlink(missing_ok=True)
+        for name, digest in _registry(registry_name).items():
+            final = root / name
+            if final.is_file() and _sha256(final) == digest:
+                continue
+            _fetch_one(base_url + name, name, digest, final, partial_dir)
+    return root
 
 
 def testbed_dir(path: str | os.PathLike | None = None) -> Path:

@@ -944,7 +944,12 @@ def _jacobian_rank_ok(prob: _Problem, theta: np.ndarray, drop: Sequence[int] = (
     are normalised to unit length; full rank means n >= p and the smallest singular
     value above :data:`RANK_TOLERANCE` times the largest.
     """
-    J = _jacobian(prob, np.asarray(theta, dtype=float))
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        J = _jacobian(prob, np.asarray(theta, dtype=float))
+    if not np.all(np.isfinite(J)):
+        # Inputs so extreme that the derivatives overflow: nothing can be identified there
+        # (and the SVD below would not converge).
+        return False
     if len(drop):
         J = np.delete(J, list(drop), axis=1)
     J = J / np.maximum(np.linalg.norm(J, axis=0), 1e-300)

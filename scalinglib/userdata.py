@@ -170,6 +170,40 @@ def _column(
     return out
 
 
+#: Largest and smallest magnitudes accepted for N, D, M, C and the loss. Wide enough for
+#: any real run (today's largest C is near 1e26 FLOPs), narrow enough that every
+#: quantity the laws compute (C = 6 N D, C^-eta, exp(-gamma L), their derivatives)
+#: stays a finite double.
+MAGNITUDE_RANGE: tuple[float, float] = (1e-12, 1e40)
+
+
+def _check_magnitude(file: Path, rows: list[tuple[int, list[str]]], name: str, x: np.ndarray) -> None:
+    lo, hi = MAGNITUDE_RANGE
+    bad = np.flatnonzero((x < lo) | (x > hi))
+    if bad.size:
+        i = int(bad[0])
+        raise UserDataError(
+            f"{file}: column {name!r}, line {rows[i][0]}: {x[i]:g} is outside the accepted range "
+            f"[{lo:g}, {hi:g}]"
+        )
+
+
+def _check_error_rates(file: Path, rows: list[tuple[int, list[str]]], name: str, err: np.ndarray) -> None:
+    """Error rates are fractions in [0, 1]; percentages are named as such."""
+    bad = np.flatnonzero((err < 0) | (err > 1))
+    if not bad.size:
+        return
+    i = int(bad[0])
+    hint = (
+        "; every value lies in (1, 100]: it looks like a percentage, divide by 100"
+        if np.all((err > 1) & (err <= 100))
+        else ""
+    )
+    raise UserDataError(
+        f"{file}: column {name!r}, line {rows[i][0]}: error rate {err[i]:g} is outside [0, 1]{hint}"
+    )
+
+
 def load_runs(
     path: str | os.PathLike,
     law: str,
@@ -242,6 +276,11 @@ def load_runs(
     columns = {r: names[r] for r in layout}
     columns.update({r: target_names[r] for r in target})
     v = {r: _column(file, header, rows, columns[r], positive=(r != "err")) for r in columns}
+    if "err" in v:
+        _check_error_rates(file, rows, columns["err"], v["err"])
+    for r in v:
+        if r != "err":
+            _check_magnitude(file, rows, columns[r], v[r])
 
     if law == "error":
         data = {"L": v["loss"], "err": v["err"]}
