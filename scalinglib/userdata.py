@@ -21,8 +21,9 @@ other size columns are not read (see :attr:`UserRuns.columns`).
 Every problem raises :class:`UserDataError` naming the file, the column and the
 1-based line number of the CSV (the header is line 1): a missing file, a CSV that
 cannot be parsed, a missing column (listing the columns found), a non-numeric,
-empty or NaN cell, a non-positive N, D, M, C or loss, and fewer rows than the law
-has parameters. No row is ever dropped; only lines that are entirely blank are
+empty or NaN cell, a non-positive N, D, M, C or loss, an N, D, M, C or loss outside
+:data:`MAGNITUDE_RANGE`, an error rate outside [0, 1] (with a hint when the column
+looks like percentages), and fewer rows than the law has parameters. No row is ever dropped; only lines that are entirely blank are
 skipped.
 """
 
