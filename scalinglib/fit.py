@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from scipy import optimize
 
 from .laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
 
@@ -1012,6 +1011,8 @@ def _huber_descent(terms: tuple[Term, ...], logy: np.ndarray, delta: float, z0: 
 
     z0 = np.asarray(z0, dtype=float)
     f0 = fun(z0)[0]
+    from scipy import optimize  # only the Huber objective needs scipy: imported here, on first use
+
     res = optimize.minimize(fun, z0, jac=True, method="BFGS", options={"gtol": 1e-12, "maxiter": 5000})
     if res.fun <= f0:
         return res.x, float(res.fun)
