@@ -57,6 +57,7 @@ __all__ = [
     "fit_error",
     "fit_law",
     "huber",
+    "huber_log_objective",
     "refine_huber_log",
 ]
 
@@ -959,6 +960,22 @@ def huber(r: np.ndarray, delta: float) -> np.ndarray:
     """Huber loss: r^2 / 2 for |r| <= delta, delta (|r| - delta / 2) beyond."""
     a = np.abs(r)
     return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+
+
+
+def huber_log_objective(law: ChinchillaLaw | OvertrainingLaw, x1, x2, y, delta: float = 1e-3, weights=None) -> float:
+    r"""Approach-3 objective of ``law`` on points: :math:`\sum_i w_i \mathrm{Huber}_\delta(\ln y_i - \ln \hat y_i)`.
+
+    ``x1, x2`` are N, D for a :class:`ChinchillaLaw` and C, M for an
+    :class:`OvertrainingLaw`; ``weights`` default to 1 (a sum, not a mean, as in
+    Hoffmann et al., 2022).
+    """
+    y = np.asarray(y, dtype=float)
+    pred = law.predict(x1, x2)
+    if np.any(pred <= 0):
+        return float("inf")
+    w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float)
+    return float(np.sum(w * huber(np.log(y) - np.log(pred), delta)))
 
 
 #: Quasi-Newton runs of a Huber fit: from the least-squares solution and the best grid starts.

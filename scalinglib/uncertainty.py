@@ -13,7 +13,9 @@ Two resampling schemes (Efron & Tibshirani, 1993; Davison & Hinkley, 1997):
   resample often leaves out the one run that identifies a parameter.
 
 Percentile intervals: the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of
-the replicates.
+the replicates (:func:`percentile_interval`; several bootstraps side by side:
+:func:`interval_table`). :func:`bootstrap_config` and :func:`bootstrap_laws` resample
+a configuration's loss and error laws jointly and propagate both to its targets.
 
 Speed. For the one-exponent laws (over-training, compute, error) and the ``lsq``
 objective the refits are vectorised on top of variable projection: for a fixed
@@ -56,6 +58,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -77,7 +80,16 @@ from .fit import (
 )
 from .laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
 
-__all__ = ["Bootstrap", "ConfigBootstrap", "bootstrap", "bootstrap_config", "percentile_interval"]
+__all__ = [
+    "Bootstrap",
+    "ConfigBootstrap",
+    "bootstrap",
+    "bootstrap_config",
+    "bootstrap_huber",
+    "bootstrap_laws",
+    "interval_table",
+    "percentile_interval",
+]
 
 _LAW_CLASSES = {c.__name__: c for c in (ChinchillaLaw, OvertrainingLaw, ComputeLaw, ErrorLaw)}
 _KIND = {"OvertrainingLaw": "overtraining", "ComputeLaw": "compute", "ErrorLaw": "error", "ChinchillaLaw": "chinchilla"}
@@ -533,6 +545,27 @@ def bootstrap(
     return _bootstrap(fit, n_boot, method, np.random.default_rng(seed), seed, grid_points)
 
 
+def bootstrap_huber(fit: FitResult, n_boot: int = 200, method: str = "pairs", seed: int | None = 0):
+    r"""Bootstrap a ``huber_log`` fit with warm-started refits.
+
+    The same as :func:`scalinglib.uncertainty.bootstrap` (which refits every replicate
+    of a ``huber_log`` fit from the point estimate with
+    :func:`scalinglib.fit.refine_huber_log`), with the chapters' default of 200
+    replicates and a check that the fit used the Huber objective:
+
+    * ``"pairs"``: replicate b minimises the objective with multinomial counts
+      :math:`w_b \sim \mathrm{Mult}(n, 1/n)` as weights (the fit on the resampled runs);
+    * ``"residual"``: :math:`y^*_{bi} = \hat y_i \exp(s\, r_{j})`, the centred log
+      residuals r resampled with replacement and inflated by :math:`s = \sqrt{n/(n-p)}`.
+
+    Returns a :class:`scalinglib.uncertainty.Bootstrap` (its ``notes`` say that refits
+    were warm-started).
+    """
+    if fit.objective != "huber_log":
+        raise ValueError(f"bootstrap_huber is for huber_log fits; this fit used {fit.objective!r} (use scalinglib.uncertainty.bootstrap)")
+    return bootstrap(fit, n_boot, method, seed)
+
+
 def _config_streams(seed: int | None) -> tuple[np.random.Generator, np.random.Generator]:
     """The random streams of :func:`bootstrap_config`: loss law, error law (spawned from ``seed``)."""
     r_loss, r_err = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
@@ -684,3 +717,46 @@ def bootstrap_config(
         }
     )
     return ConfigBootstrap(fitted=fitted, loss=loss, error=error, targets=targets)
+
+
+def bootstrap_laws(
+    df: pd.DataFrame,
+    config,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+    loss_method: str = "pairs",
+    error_method: str = "residual",
+):
+    """Joint bootstrap of a configuration's loss and error laws, one scheme per law.
+
+    As :func:`scalinglib.uncertainty.bootstrap_config` (independent streams spawned from
+    ``seed``, replicate b pairs loss replicate b with error replicate b), but the loss
+    law and the error law may be resampled differently: pairs suit a loss law fitted on
+    ~30 runs, while the six runs of the error law are better served by residuals.
+    Returns a :class:`scalinglib.uncertainty.ConfigBootstrap`.
+    """
+    return bootstrap_config(df, config, n_boot, seed, loss_method=loss_method, error_method=error_method)
+
+
+def interval_table(boots: Mapping[str, object], level: float = 0.95) -> pd.DataFrame:
+    """Parameter intervals of several bootstraps of the same law, side by side.
+
+    ``boots`` maps a label (e.g. ``"pairs"``) to a :class:`~scalinglib.uncertainty.Bootstrap`.
+    One row per (label, parameter): point, low, high, and the interval width relative
+    to the point estimate.
+    """
+    rows = []
+    for label, b in boots.items():
+        for name, (lo, hi) in b.intervals(level).items():
+            pt = b.point[name]
+            rows.append(
+                {
+                    "bootstrap": label,
+                    "parameter": name,
+                    "point": pt,
+                    "low": lo,
+                    "high": hi,
+                    "relative_width": (hi - lo) / abs(pt) if pt != 0 else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
