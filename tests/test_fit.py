@@ -533,7 +533,7 @@ def test_a_well_posed_fit_carries_no_notes_and_is_identified():
 
 def _problems(seed: int):
     """Noisy over-training, compute and error problems on the testbed's grid."""
-    from scalinglib import fit as F
+    from scalinglib.fit.problem import problem
 
     rng = np.random.default_rng(seed)
     keep = rng.random(N_GRID.size) < 0.6
@@ -543,15 +543,15 @@ def _problems(seed: int):
     cm = CMP_TRUE.predict(C_GRID[at20]) * (1 + 0.01 * rng.standard_normal(at20.size))
     er = ERR_TRUE.predict(L_ERR) + 0.01 * rng.standard_normal(L_ERR.size)
     return [
-        F._overtraining_problem(C_GRID[keep], M_GRID[keep], ot),
-        F._compute_problem(C_GRID[at20], cm),
-        F._error_problem(L_ERR, er),
+        problem("overtraining", {"C": C_GRID[keep], "M": M_GRID[keep]}, ot),
+        problem("compute", {"C": C_GRID[at20]}, cm),
+        problem("error", {"L": L_ERR}, er),
     ]
 
 
 @pytest.mark.parametrize("seed", range(8))
 def test_one_exponent_fast_path_matches_the_general_engine(seed):
-    from scalinglib import fit as F
+    from scalinglib.fit import core as F
 
     for prob in _problems(seed):
         with np.errstate(all="ignore"):
@@ -564,11 +564,12 @@ def test_one_exponent_fast_path_matches_the_general_engine(seed):
 
 
 def test_one_exponent_fast_path_holds_an_infeasible_coefficient_at_zero_like_the_general_engine():
-    from scalinglib import fit as F
+    from scalinglib.fit import core as F
+    from scalinglib.fit.problem import problem
 
     # loss rising with compute: lambda >= 0 cannot fit it, the optimum is lambda = 0 (a flat line)
     C = np.geomspace(1e17, 1e20, 6)
-    prob = F._compute_problem(C, np.linspace(3.0, 3.5, 6))
+    prob = problem("compute", {"C": C}, np.linspace(3.0, 3.5, 6))
     with np.errstate(all="ignore"):
         fast, gen = F._solve_vp1(prob, prob.box), F._solve_vp_generic(prob, prob.box)
     assert fast[1][1] == 0.0 and gen[1][1] == 0.0
