@@ -18,7 +18,10 @@ over a leading axis of exponents (a grid) or of data sets (bootstrap replicates)
   coefficients);
 * :func:`_grid_argmin`, :func:`_sse_at` — the weighted moments of many replicates
   (weights, responses (B, n)) on a grid of exponents or at one exponent per replicate,
-  SSE only (:func:`_nnls_sse`).
+  SSE only.
+
+All of them solve the NNLS by the one function :func:`_nnls_core`; a single-column
+subset's SSE is computed as :math:`yy - r_j^2 / S_{jj}`.
 """
 
 from __future__ import annotations
@@ -46,12 +49,12 @@ def _nnls_core(yy, sw, r1, S11, r2=None, S22=None, S12=None):
     thr = _TINY * np.maximum(1.0, sw)
     with np.errstate(divide="ignore", invalid="ignore"):
         a1 = r1 / S11
-        s1 = np.where((S11 > thr) & (a1 >= 0), yy - a1 * r1, np.inf)
+        s1 = np.where((S11 > thr) & (a1 >= 0), yy - r1 * r1 / S11, np.inf)
         if r2 is None:
             take = s1 < yy
             return np.maximum(np.where(take, s1, yy), 0.0), np.where(take, a1, 0.0), None
         a2 = r2 / S22
-        s2 = np.where((S22 > thr) & (a2 >= 0), yy - a2 * r2, np.inf)
+        s2 = np.where((S22 > thr) & (a2 >= 0), yy - r2 * r2 / S22, np.inf)
         det = S11 * S22 - S12 * S12
         b1 = (S22 * r1 - S12 * r2) / det
         b2 = (S11 * r2 - S12 * r1) / det
@@ -184,31 +187,6 @@ def _centred_columns(u: np.ndarray, sign: float, e: np.ndarray, yc: np.ndarray):
     return Fc, np.einsum("gn,n->g", Fc, yc), np.einsum("gn,gn->g", Fc, Fc)
 
 
-def _nnls_sse(yy, r1, S11, r2=None, S22=None, S12=None, sw=1.0):
-    """SSE of the exact NNLS (free intercept) from centred weighted moments.
-
-    ``S = F_c' W F_c`` (entries S11, S22, S12), ``r = F_c' W y_c``, ``yy = y_c' W y_c``.
-    Same subset logic as :func:`scalinglib.fit._profile`: the best feasible
-    unconstrained solution over the column subsets (one or two columns). SSE only.
-    """
-    tol = 1e-13 * np.maximum(1.0, sw)
-    best = np.broadcast_to(yy, r1.shape).copy()
-    cols = [(r1, S11)] if r2 is None else [(r1, S11), (r2, S22)]
-    for r, Sjj in cols:
-        ok = Sjj > tol
-        gain = np.where(ok & (r >= 0), r * r / np.where(ok, Sjj, 1.0), 0.0)  # c = r / Sjj >= 0
-        np.minimum(best, yy - gain, out=best)
-    if r2 is not None:
-        det = S11 * S22 - S12 * S12
-        ok = det > 1e-10 * np.maximum(S11 * S22, 1e-300)
-        dsafe = np.where(ok, det, 1.0)
-        c1 = (S22 * r1 - S12 * r2) / dsafe
-        c2 = (S11 * r2 - S12 * r1) / dsafe
-        sse = yy - c1 * r1 - c2 * r2
-        np.copyto(best, sse, where=ok & (c1 >= 0) & (c2 >= 0) & (sse < best))
-    return np.maximum(best, 0.0)
-
-
 def _small_matmul(A: np.ndarray, R: np.ndarray) -> np.ndarray:
     """A @ R for a short inner dimension, as a sum of outer products.
 
@@ -261,10 +239,10 @@ def _grid_argmin(F: np.ndarray, W: np.ndarray, Y: np.ndarray) -> np.ndarray:
             S22 = Pw[:, 3 * G : 4 * G] - m2 * m2 * inv
             S12 = Pw[:, 4 * G :] - m1 * m2 * inv
             r2 = Pwy[:, G : 2 * G] - m2 * my * inv
-            sse = _nnls_sse(yy, r1, S11, r2, S22, S12, sw=1.0 / inv)
+            sse = _nnls_core(yy, 1.0 / inv, r1, S11, r2, S22, S12)[0]
         else:
             S11 = Pw[:, G:] - m1 * m1 * inv
-            sse = _nnls_sse(yy, r1, S11, sw=1.0 / inv)
+            sse = _nnls_core(yy, 1.0 / inv, r1, S11)[0]
         out[s : s + _CHUNK] = np.argmin(sse, axis=1)
     return out
 
@@ -285,10 +263,10 @@ def _sse_at(F: np.ndarray, W: np.ndarray, Y: np.ndarray) -> np.ndarray:
     S11 = np.sum(W * f1 * f1, axis=1) - m1 * m1 / sw
     r1 = np.sum(wy * f1, axis=1) - m1 * my / sw
     if p == 1:
-        return _nnls_sse(yy, r1, S11, sw=sw)
+        return _nnls_core(yy, sw, r1, S11)[0]
     f2 = Fs[..., 1]
     m2 = np.sum(W * f2, axis=1)
     S22 = np.sum(W * f2 * f2, axis=1) - m2 * m2 / sw
     S12 = np.sum(W * f1 * f2, axis=1) - m1 * m2 / sw
     r2 = np.sum(wy * f2, axis=1) - m2 * my / sw
-    return _nnls_sse(yy, r1, S11, r2, S22, S12, sw=sw)
+    return _nnls_core(yy, sw, r1, S11, r2, S22, S12)[0]
