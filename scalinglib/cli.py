@@ -119,10 +119,9 @@ def _add_reproduce_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentP
             "splits), with relative errors and compute ratios."
         ),
     )
-    p.add_argument("--json", action="store_true", help="print a JSON list of records instead of a table")
     _add_testbed_options(p)
-    _add_bootstrap_options(p, "add percentile intervals of predicted loss and error (two-stage bootstrap)")
-    p.set_defaults(func=_cmd_reproduce)
+    _add_shared_options(p, _cmd_reproduce, "print a JSON list of records instead of a table",
+                        "add percentile intervals of predicted loss and error (two-stage bootstrap)")
     return p
 
 
@@ -211,6 +210,13 @@ def _add_column_options(p: argparse.ArgumentParser, title: str, options) -> None
 def _add_testbed_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", metavar="DIR", default=None, help="testbed exp_data directory (default: $SCALINGLIB_DATA or download)")
     p.add_argument("--eval-set", default=DEFAULT_EVAL, choices=EVAL_SETS, help=f"loss evaluation set (default {DEFAULT_EVAL})")
+
+
+def _add_shared_options(p: argparse.ArgumentParser, func: Callable, json_help: str, intervals_help: str, **defaults) -> None:
+    """What every subcommand has: ``--json``, the bootstrap options and the function it runs."""
+    p.add_argument("--json", action="store_true", help=json_help)
+    _add_bootstrap_options(p, intervals_help)
+    p.set_defaults(func=func, **defaults)
 
 
 def _add_bootstrap_options(p: argparse.ArgumentParser, what: str, method: bool = True) -> None:
@@ -306,10 +312,8 @@ def _add_fit_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("csv", metavar="CSV", help="the runs, comma-separated with a header line")
     p.add_argument("--law", required=True, choices=LAWS, help="which law to fit")
     p.add_argument("--objective", default="lsq", choices=tuple(OBJECTIVES), help="lsq (default) or huber_log")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     _add_column_options(p, "column names", _COLUMN_OPTIONS)
-    _add_bootstrap_options(p, "add percentile intervals of every parameter")
-    p.set_defaults(func=_cmd_fit)
+    _add_shared_options(p, _cmd_fit, "print one JSON object instead of text", "add percentile intervals of every parameter")
     return p
 
 
@@ -444,10 +448,9 @@ def _add_plan_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     p.add_argument("--law", choices=("overtraining", "chinchilla"), default=None, help="law to fit to --csv")
     p.add_argument("--objective", default="lsq", choices=tuple(OBJECTIVES), help="objective of the --csv fit (default lsq)")
     _add_testbed_options(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    _add_bootstrap_options(p, "add percentile intervals of N, D, M and FLOPs (the plan under each replicate's laws)")
     _add_column_options(p, "column names (with --csv)", _COLUMN_OPTIONS[:-1])  # a plan reads no error column
-    p.set_defaults(func=_cmd_plan, err_col="err")
+    _add_shared_options(p, _cmd_plan, "print one JSON object instead of text",
+                        "add percentile intervals of N, D, M and FLOPs (the plan under each replicate's laws)", err_col="err")
     return p
 
 
