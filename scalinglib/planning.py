@@ -444,9 +444,7 @@ def compute_optimal_band(boot, C: Sequence[float], level: float = 0.90) -> pd.Da
     if loss_boot.law != "OvertrainingLaw":
         raise TypeError(f"compute_optimal_band needs an over-training law bootstrap, got {loss_boot.law}")
     point = OvertrainingLaw(**loss_boot.point)
-    s = loss_boot.samples
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        Mb = np.where((s["a"] > 0) & (s["b"] > 0) & (s["eta"] > 0), (s["b"] / s["a"]) ** (1.0 / (2.0 * s["eta"])), np.nan)
+    Mb = loss_boot.law_batch().optimal_multiplier(strict=False).ravel()
     Mb = Mb[np.isfinite(Mb)]
     if Mb.size == 0:
         raise ValueError("no replicate has a finite compute-optimal multiplier")

@@ -56,20 +56,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .fit import (
-    N_PARAMS,
-    SPECS,
-    FitError,
-    FitResult,
-    FitWarning,
-    fit_batch,
-    fit_chinchilla,
-    fit_compute,
-    fit_error,
-    fit_overtraining,
-    refine_huber_log,
-)
-from .laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
+from .fit import FITS, N_PARAMS, SPECS, FitError, FitResult, FitWarning, fit_batch, refine_huber_log_batch
 
 __all__ = [
     "Bootstrap",
@@ -82,8 +69,8 @@ __all__ = [
     "percentile_interval",
 ]
 
-_LAW_CLASSES = {c.__name__: c for c in (ChinchillaLaw, OvertrainingLaw, ComputeLaw, ErrorLaw)}
-_KIND = {"OvertrainingLaw": "overtraining", "ComputeLaw": "compute", "ErrorLaw": "error", "ChinchillaLaw": "chinchilla"}
+_LAW_CLASSES = {s.law.__name__: s.law for s in SPECS.values()}
+_KIND = {s.law.__name__: kind for kind, s in SPECS.items()}
 _MAX_DRAW_ROUNDS = 200
 
 
@@ -250,21 +237,8 @@ def _draw_residual(fit: FitResult, n_boot: int, rng: np.random.Generator, n_para
 # ----------------------------------------------------------------------------- refits
 
 
-def _refit_one(kind: str, fit: FitResult, cols: list[np.ndarray], y: np.ndarray) -> FitResult:
-    kw = {"objective": fit.objective}
-    if fit.delta is not None:
-        kw["delta"] = fit.delta
-    if kind == "overtraining":
-        return fit_overtraining(cols[0], cols[1], y, **kw)
-    if kind == "compute":
-        return fit_compute(cols[0], y, **kw)
-    if kind == "error":
-        return fit_error(cols[0], y, **kw)
-    return fit_chinchilla(cols[0], cols[1], y, **kw)
-
-
 def _warm_huber(kind: str, fit: FitResult, method: str, n_boot: int, rng: np.random.Generator):
-    """Replicates of a huber_log fit, each refined from the point estimate (:func:`refine_huber_log`).
+    """Replicates of a huber_log fit, each refined from the point estimate (:func:`~scalinglib.fit.refine_huber_log`).
 
     Pairs: the counts of an identifiable resample (as in the vectorised path) are the
     weights of the objective; residual: log-scale responses of :func:`_draw_residual`.
@@ -277,13 +251,7 @@ def _warm_huber(kind: str, fit: FitResult, method: str, n_boot: int, rng: np.ran
         Y = _draw_residual(fit, n_boot, rng, N_PARAMS[kind])
         W, redrawn = None, 0
     delta = fit.delta if fit.delta is not None else 1e-3
-    names = type(fit.law).names
-    out = {k: np.empty(n_boot) for k in names}
-    for b in range(n_boot):
-        law, _ = refine_huber_log(fit.law, fit.inputs, Y[b], delta, None if W is None else W[b])
-        for k, v in law.params.items():
-            out[k][b] = v
-    return out, redrawn
+    return refine_huber_log_batch(fit.law, fit.inputs, Y, delta, W), redrawn
 
 
 def _loop(kind: str, fit: FitResult, method: str, n_boot: int, rng: np.random.Generator):
@@ -306,7 +274,8 @@ def _loop(kind: str, fit: FitResult, method: str, n_boot: int, rng: np.random.Ge
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FitWarning)
                 try:
-                    res = _refit_one(kind, fit, xs, y)
+                    kw = {"objective": fit.objective} if fit.delta is None else {"objective": fit.objective, "delta": fit.delta}
+                    res = FITS[kind](*xs, y, **kw)
                 except FitError:
                     res = None
             if res is not None and res.identified:

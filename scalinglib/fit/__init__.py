@@ -31,9 +31,9 @@ order, one idea per module:
   :func:`fit_compute`, :func:`fit_error`, :func:`fit_law`.
 """
 
-from .api import fit_chinchilla, fit_compute, fit_error, fit_law, fit_overtraining
+from .api import FITS, fit_chinchilla, fit_compute, fit_error, fit_law, fit_overtraining
 from .core import fit_batch
-from .objectives import OBJECTIVES, huber, huber_log_objective, refine_huber_log
+from .objectives import OBJECTIVES, huber, huber_log_objective, refine_huber_log, refine_huber_log_batch
 from .problem import N_PARAMS, SEARCH_BOXES, SPECS, LawSpec
 from .result import FitError, FitResult, FitWarning
 
@@ -51,8 +51,10 @@ __all__ = [
     "fit_compute",
     "fit_error",
     "fit_law",
+    "FITS",
     "fit_batch",
     "huber",
     "huber_log_objective",
     "refine_huber_log",
+    "refine_huber_log_batch",
 ]

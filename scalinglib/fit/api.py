@@ -90,9 +90,12 @@ def fit_chinchilla(N, D, L, *, objective: str = "lsq", delta: float = 1e-3, box=
     return _dispatch("chinchilla", problem("chinchilla", {"N": N, "D": D}, L, box), {"N": N, "D": D}, objective, delta, box)
 
 
+#: The fit of each law; positional arguments are the law's inputs then the observations.
+FITS = {"overtraining": fit_overtraining, "chinchilla": fit_chinchilla, "compute": fit_compute, "error": fit_error}
+
+
 def fit_law(law: str, **data) -> FitResult:
     """Dispatch by name: ``"overtraining"``, ``"chinchilla"``, ``"compute"``, ``"error"``."""
-    fns = {"overtraining": fit_overtraining, "chinchilla": fit_chinchilla, "compute": fit_compute, "error": fit_error}
-    if law not in fns:
-        raise ValueError(f"unknown law {law!r}; choose one of {sorted(fns)}")
-    return fns[law](**data)
+    if law not in FITS:
+        raise ValueError(f"unknown law {law!r}; choose one of {sorted(FITS)}")
+    return FITS[law](**data)

@@ -22,7 +22,7 @@ non-negative box (every default box) runs on the fast kernel
 operations), everything else on :func:`_solve_vp_generic`. :func:`fit_batch` runs the
 same three steps on a batch of weighted data sets (bootstrap replicates) at once:
 a grid a fifth as dense, each replicate's exponent refined by a vectorised
-golden-section search, the coefficients by :func:`~scalinglib.fit.nnls._profile`.
+golden-section search, the coefficients by :func:`~scalinglib.fit.nnls._weighted_nnls`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from .diagnostics import _edge, _edge_mask
-from .nnls import _centred_columns, _grid_argmin, _nnls_core, _profile, _profile_columns, _sse_at
+from .nnls import _centred_columns, _grid_argmin, _nnls_core, _profile_columns, _sse_at, _weighted_nnls
 from .onexp import _OneExponent
 from .problem import SEARCH_BOXES, _Problem, _scaled_columns, problem, spec_of
 from .refine import _golden, _local_minima, _refine_1d, _refine_box
@@ -175,7 +175,7 @@ def fit_batch(fit, W: np.ndarray, Y: np.ndarray, grid_points: int | None = None)
     grid = np.linspace(lo, hi, npts)
     g = _grid_argmin(prob.features(grid[:, None]), W, Y)  # (G, n, p) features on the grid
     x = _golden(lambda e: _sse_at(prob.features(e[:, None]), W, Y), grid, g)
-    _, coef = _profile(prob.features(x[:, None]), Y, W)
+    coef = _weighted_nnls(prob.features(x[:, None]), Y, W)
     n_edge = int(np.sum(_edge_mask(x, grid)))
     n_active = int(np.sum(np.any(coef[:, 1:] == 0.0, axis=1)))
     # every law lists intercept, linear coefficient(s), then the exponent

@@ -12,7 +12,8 @@ unconstrained solution over the subsets of columns: {} (SSE = yy), {j}
 :math:`\mathrm{SSE} = yy - c' r` (:func:`_nnls_core`). Everything here is vectorised
 over a leading axis of exponents (a grid) or of data sets (bootstrap replicates):
 
-* :func:`_profile` — moments of stacked features (..., n, p), optional weights;
+* :func:`_weighted_nnls` — weighted moments of stacked features (..., n, p), one data
+  set per leading index (the coefficients of bootstrap replicates);
 * :func:`_profile_columns` — the unweighted fast path on columns given separately,
   with the SSE recomputed from the residuals (the exact objective of the returned
   coefficients);
@@ -72,73 +73,44 @@ def _nnls_core(yy, sw, r1, S11, r2=None, S22=None, S12=None):
     return np.maximum(best, 0.0), c1, c2
 
 
-def _nnls_moments(yy: np.ndarray, r: np.ndarray, S: np.ndarray, sw: np.ndarray):
-    """:func:`_nnls_core` on stacked moments r (..., p), S (..., p, p); returns (sse, coef (..., p))."""
-    p = S.shape[-1]
-    if p == 1:
-        sse, c1, _ = _nnls_core(yy, sw, r[..., 0], S[..., 0, 0])
-        return sse, c1[..., None]
-    if p != 2:
-        raise NotImplementedError("at most two constrained columns")
-    sse, c1, c2 = _nnls_core(yy, sw, r[..., 0], S[..., 0, 0], r[..., 1], S[..., 1, 1], S[..., 0, 1])
-    return sse, np.stack([c1, c2], axis=-1)
-
-
-def _profile(F: np.ndarray, y: np.ndarray, w: np.ndarray | None = None):
-    """Exact NNLS with a free intercept, vectorised.
+def _weighted_nnls(F: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Exact weighted NNLS with a free intercept, one data set per leading index.
 
     Solves min_{c0, c >= 0} sum_i w_i (y_i - c0 - sum_j c_j F_ij)^2 for every leading
-    index of F.
-
-    Parameters
-    ----------
-    F : array (..., n, p) with p in {1, 2}
-        Columns whose coefficients must be non-negative.
-    y : array (..., n)
-    w : array (..., n), optional
-        Non-negative weights (e.g. bootstrap counts).
-
-    Returns
-    -------
-    sse : array (...)
-        Minimum weighted SSE, from the moments (``yy - c' r``).
-    coef : array (..., p + 1)  intercept first
+    index of F (..., n, p), p in {1, 2}, with y and the non-negative weights w
+    (..., n) (e.g. bootstrap counts). Returns the coefficients (..., p + 1), intercept
+    first.
     """
     # scale each column to max |F| = 1 for conditioning; undone at the end
     scale = np.max(np.abs(F), axis=-2, keepdims=True)
     scale = np.where(scale > 0, scale, 1.0)
     Fs = F / scale
-    if w is None:
-        n = y.shape[-1]
-        sw = np.asarray(float(n))
-        ybar = np.sum(y, axis=-1) / n
-        Fbar = np.sum(Fs, axis=-2) / n
-        yc = y - ybar[..., None]
-        Fc = Fs - Fbar[..., None, :]
-        wyc, wFc = yc, Fc
-    else:
-        w = np.asarray(w, dtype=float)
-        sw = np.sum(w, axis=-1)
-        ybar = np.sum(w * y, axis=-1) / sw
-        Fbar = np.einsum("...n,...np->...p", w, Fs) / sw[..., None]
-        yc = y - ybar[..., None]
-        Fc = Fs - Fbar[..., None, :]
-        wyc, wFc = w * yc, w[..., :, None] * Fc
+    sw = np.sum(w, axis=-1)
+    ybar = np.sum(w * y, axis=-1) / sw
+    Fbar = np.einsum("...n,...np->...p", w, Fs) / sw[..., None]
+    yc = y - ybar[..., None]
+    Fc = Fs - Fbar[..., None, :]
+    wyc, wFc = w * yc, w[..., :, None] * Fc
     # einsum, not matmul: BLAS threads on many tiny products are slow on a busy machine
     yy = np.sum(wyc * yc, axis=-1)
     r = np.einsum("...n,...np->...p", wyc, Fc)
     S = np.einsum("...np,...nq->...pq", Fc, wFc)
-    best, coef = _nnls_moments(yy, r, S, sw)
+    if S.shape[-1] == 1:
+        _, c1, _ = _nnls_core(yy, sw, r[..., 0], S[..., 0, 0])
+        coef = c1[..., None]
+    else:
+        _, c1, c2 = _nnls_core(yy, sw, r[..., 0], S[..., 0, 0], r[..., 1], S[..., 1, 1], S[..., 0, 1])
+        coef = np.stack([c1, c2], axis=-1)
     intercept = ybar - np.sum(coef * Fbar, axis=-1)
     coef = coef / scale[..., 0, :]
-    return best, np.concatenate([intercept[..., None], coef], axis=-1)
+    return np.concatenate([intercept[..., None], coef], axis=-1)
 
 
 def _profile_columns(Fs: list[np.ndarray], scale: list[np.ndarray], y: np.ndarray, resid: bool = False, exact: bool = True):
-    """Unweighted exact NNLS for scaled columns given separately; the fast path of :func:`_profile`.
+    """Unweighted exact NNLS for scaled columns given separately (one data set, many exponents).
 
     ``Fs`` are the columns, transposed to (n, G) (sums over n then run along
-    contiguous rows), divided by ``scale`` (G,). Same solution as :func:`_profile`,
+    contiguous rows), divided by ``scale`` (G,). Same solution as :func:`_weighted_nnls`,
     but the SSE is computed from the residuals (no cancellation in yy - c' r), so it
     is the exact objective of the returned coefficients (``exact=False``: the SSE
     from the moments, cheaper, for a grid scan).
@@ -248,7 +220,14 @@ def _grid_argmin(F: np.ndarray, W: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 
 def _sse_at(F: np.ndarray, W: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Weighted NNLS SSE for one exponent per replicate: F (B, n, p), W, Y (B, n) -> (B,)."""
+    """Weighted NNLS SSE for one exponent per replicate: F (B, n, p), W, Y (B, n) -> (B,).
+
+    The SSE of :func:`_weighted_nnls`, from moments of columns centred by their
+    unweighted means (the weighted moments then follow by one subtraction each, as in
+    :func:`_grid_argmin`). The golden-section search of :func:`scalinglib.fit.core.fit_batch`
+    compares these values until they differ only by rounding, so this arithmetic is
+    part of the batch's results; it is kept as it was.
+    """
     p = F.shape[-1]
     Fs = F - F.mean(axis=1, keepdims=True)
     scale = np.max(np.abs(Fs), axis=1, keepdims=True)

@@ -200,6 +200,22 @@ def refine_huber_log(law: Law, inputs: dict, y, delta: float = 1e-3, weights=Non
     return spec.law_from(theta[n_lin:], theta[:n_lin]), value
 
 
+def refine_huber_log_batch(law: Law, inputs: dict, Y, delta: float = 1e-3, weights=None) -> dict[str, np.ndarray]:
+    """:func:`refine_huber_log` from the same start ``law`` on a batch of data sets.
+
+    Row b of ``Y`` (B, n) holds the observations of data set b and row b of
+    ``weights`` (B, n; default all 1) its weights, e.g. bootstrap replicates warm-started
+    from the point estimate. Returns parameter name -> array (B,).
+    """
+    Y = np.atleast_2d(np.asarray(Y, dtype=float))
+    out = {k: np.empty(Y.shape[0]) for k in type(law).names}
+    for b in range(Y.shape[0]):
+        fitted, _ = refine_huber_log(law, inputs, Y[b], delta, None if weights is None else weights[b])
+        for k, v in fitted.params.items():
+            out[k][b] = v
+    return out
+
+
 def _huber_log(prob: _Problem, inputs: dict[str, np.ndarray], lsq: FitResult, delta: float, starts: np.ndarray) -> FitResult:
     r"""Minimise sum_i Huber_delta(log y_i - log f(x_i; theta)) by BFGS from many starts.
 
