@@ -68,7 +68,7 @@ def _separable_grid(prob: _Problem, axes: list[np.ndarray]) -> np.ndarray:
     F2, r2, S22 = _centred_columns(u2, s2, axes[1], yc)
     S12 = F1 @ F2.T  # (G1, G2); a single BLAS call
     sse, _, _ = _nnls_core(
-        np.dot(yc, yc), float(y.size), r1[:, None], S11[:, None], r2[None, :], S22[None, :], S12
+        np.dot(yc, yc), float(y.size), r1[:, None], S11[:, None], r2[None, :], S22[None, :], S12, coef=False
     )
     return sse.ravel()
 

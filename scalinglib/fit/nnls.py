@@ -35,7 +35,7 @@ _CHUNK = 256
 _TINY = 1e-13  # a column whose centred sum of squares is below this (relative) is constant
 
 
-def _nnls_core(yy, sw, r1, S11, r2=None, S22=None, S12=None):
+def _nnls_core(yy, sw, r1, S11, r2=None, S22=None, S12=None, coef: bool = True):
     """Exact NNLS (free intercept) from centred moments, one or two columns.
 
     With y_c and F_c centred by their (weighted) means, ``yy = y_c' W y_c``,
@@ -45,7 +45,8 @@ def _nnls_core(yy, sw, r1, S11, r2=None, S22=None, S12=None):
     c = S^-1 r, each with SSE = yy - c' r (ties go to the smaller subset).
 
     Returns (sse, c1, c2) with c2 None for one column; coefficients held at zero by
-    the constraint are exactly 0.
+    the constraint are exactly 0. ``coef=False``: the SSE only (c1 and c2 None), for
+    grid scans.
     """
     thr = _TINY * np.maximum(1.0, sw)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -53,7 +54,7 @@ def _nnls_core(yy, sw, r1, S11, r2=None, S22=None, S12=None):
         s1 = np.where((S11 > thr) & (a1 >= 0), yy - r1 * r1 / S11, np.inf)
         if r2 is None:
             take = s1 < yy
-            return np.maximum(np.where(take, s1, yy), 0.0), np.where(take, a1, 0.0), None
+            return np.maximum(np.where(take, s1, yy), 0.0), (np.where(take, a1, 0.0) if coef else None), None
         a2 = r2 / S22
         s2 = np.where((S22 > thr) & (a2 >= 0), yy - r2 * r2 / S22, np.inf)
         det = S11 * S22 - S12 * S12
@@ -68,6 +69,8 @@ def _nnls_core(yy, sw, r1, S11, r2=None, S22=None, S12=None):
     best = np.where(t2, s2, best)
     t12 = s12 < best
     best = np.where(t12, s12, best)
+    if not coef:
+        return np.maximum(best, 0.0), None, None
     c1 = np.where(t12, b1, np.where(t1 & ~t2, a1, 0.0))
     c2 = np.where(t12, b2, np.where(t2, a2, 0.0))
     return np.maximum(best, 0.0), c1, c2
@@ -211,10 +214,10 @@ def _grid_argmin(F: np.ndarray, W: np.ndarray, Y: np.ndarray) -> np.ndarray:
             S22 = Pw[:, 3 * G : 4 * G] - m2 * m2 * inv
             S12 = Pw[:, 4 * G :] - m1 * m2 * inv
             r2 = Pwy[:, G : 2 * G] - m2 * my * inv
-            sse = _nnls_core(yy, 1.0 / inv, r1, S11, r2, S22, S12)[0]
+            sse = _nnls_core(yy, 1.0 / inv, r1, S11, r2, S22, S12, coef=False)[0]
         else:
             S11 = Pw[:, G:] - m1 * m1 * inv
-            sse = _nnls_core(yy, 1.0 / inv, r1, S11)[0]
+            sse = _nnls_core(yy, 1.0 / inv, r1, S11, coef=False)[0]
         out[s : s + _CHUNK] = np.argmin(sse, axis=1)
     return out
 
@@ -242,10 +245,10 @@ def _sse_at(F: np.ndarray, W: np.ndarray, Y: np.ndarray) -> np.ndarray:
     S11 = np.sum(W * f1 * f1, axis=1) - m1 * m1 / sw
     r1 = np.sum(wy * f1, axis=1) - m1 * my / sw
     if p == 1:
-        return _nnls_core(yy, sw, r1, S11)[0]
+        return _nnls_core(yy, sw, r1, S11, coef=False)[0]
     f2 = Fs[..., 1]
     m2 = np.sum(W * f2, axis=1)
     S22 = np.sum(W * f2 * f2, axis=1) - m2 * m2 / sw
     S12 = np.sum(W * f1 * f2, axis=1) - m1 * m2 / sw
     r2 = np.sum(wy * f2, axis=1) - m2 * my / sw
-    return _nnls_core(yy, sw, r1, S11, r2, S22, S12)[0]
+    return _nnls_core(yy, sw, r1, S11, r2, S22, S12, coef=False)[0]
