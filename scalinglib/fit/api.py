@@ -20,6 +20,7 @@ from .objectives import _dispatch
 from .problem import problem
 from .result import FitError, FitResult, _as_finite, _as_positive, _check_count
 
+
 def fit_overtraining(
     C: Sequence[float] | None = None,
     M: Sequence[float] | None = None,

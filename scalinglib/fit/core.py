@@ -38,6 +38,7 @@ from .refine import _golden, _local_minima, _refine_1d, _refine_box
 #: the batch grid is this many times coarser than the fit's (at least 101 points)
 _COARSEN = 5
 
+
 def _solve_at(prob: _Problem, E: np.ndarray, grad: bool = False, exact: bool = True):
     """NNLS solution and its exact SSE at exponents E (G, q): (sse (G,), coef (G, p + 1)).
 

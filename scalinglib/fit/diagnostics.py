@@ -25,6 +25,7 @@ import numpy as np
 from .problem import _columns, _Problem
 from .result import FitResult, FitWarning
 
+
 def _edge_mask(x: np.ndarray, axis: np.ndarray) -> np.ndarray:
     """Whether each exponent in x lies within one grid cell of the ends of the grid ``axis``."""
     return (x <= axis[0] + (axis[1] - axis[0])) | (x >= axis[-1] - (axis[-1] - axis[-2]))

@@ -33,6 +33,7 @@ from .result import FitError, FitResult, FitWarning, _as_finite, _as_positive
 #: The objectives a fit can minimise.
 OBJECTIVES = ("lsq", "huber_log")
 
+
 def _lsq(prob: _Problem, inputs: dict[str, np.ndarray], box=None, extra_notes=(), identified=True) -> FitResult:
     box = box or prob.box
     exps, coef, f, edge = _solve_vp(prob, box)

@@ -21,6 +21,7 @@ import numpy as np
 from .nnls import _TINY
 from .problem import _Problem
 
+
 @dataclass(frozen=True)
 class _OneExponent:
     r"""A one-exponent problem, set up once per fit and evaluated on batches of exponents.

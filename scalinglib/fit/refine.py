@@ -25,6 +25,7 @@ from .problem import _Problem, _scaled_columns
 #: golden-section steps of the batched refinement: the bracket shrinks by 0.618^36 ~ 3e-8
 _GOLDEN_STEPS = 36
 
+
 def _local_minima(sse: np.ndarray, shape: tuple[int, ...], k: int) -> list[int]:
     """Indices of the k lowest grid points that are no larger than their neighbours."""
     if len(shape) == 1:
