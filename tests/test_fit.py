@@ -583,3 +583,22 @@ def test_a_fit_through_as_many_points_as_parameters_reaches_rounding_level_sse()
     res = quiet(fit_compute, C, L)
     assert res.sse < 1e-26 * np.sum((L - L.mean()) ** 2)
     assert res.params["eta"] == pytest.approx(CMP_TRUE.eta, rel=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["overtraining", "compute", "error", "chinchilla"])
+def test_each_law_declares_the_linear_basis_that_reproduces_its_prediction(kind):
+    # f = c0 + sum_j c_j s_j exp(e_{k_j} u_j): the spec's columns and the law object agree
+    from scalinglib.fit import SPECS
+    from scalinglib.fit.problem import problem
+
+    spec = SPECS[kind]
+    law = {"overtraining": OT_TRUE, "compute": CMP_TRUE, "error": ERR_TRUE, "chinchilla": CH_TRUE}[kind]
+    inputs = {"C": C_GRID, "M": M_GRID, "N": N_GRID, "D": D_GRID, "L": np.linspace(2.5, 4.0, C_GRID.size)}
+    inputs = {k: inputs[k] for k in spec.inputs}
+    theta = list(law.params.values())
+    n_lin = 1 + len(spec.linear)
+    prob = problem(kind, inputs, np.ones(C_GRID.size))
+    F = prob.features(np.array([theta[n_lin:]]))[0]
+    assert spec.n_params == len(type(law).names) == len(theta)
+    np.testing.assert_allclose(theta[0] + F @ np.array(theta[1:n_lin]), spec.predict(law, inputs), rtol=1e-12)
+    assert spec.law_from(theta[n_lin:], theta[:n_lin]) == law
