@@ -61,7 +61,7 @@ _LAZY: dict[str, str] = {
 
 #: Submodules reachable as attributes (``scalinglib.fit``), as when they were imported eagerly.
 _SUBMODULES = frozenset(
-    {"backtest", "casestudy", "catalog", "cli", "data", "evaluation", "fit", "laws", "overtraining",
+    {"backtest", "catalog", "chinchilla", "cli", "data", "evaluation", "fit", "laws", "overtraining",
      "paper", "planning", "plotting", "uncertainty", "userdata"}
 )
 

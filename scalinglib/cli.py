@@ -69,6 +69,41 @@ OBJECTIVES: dict[str, str] = {
 
 SPLIT_LABELS = {"avg": "46-task", "avg_subset": "17-task"}
 
+#: Each subcommand's texts: one-line help, description, help of --json, what --bootstrap adds.
+COMMANDS: dict[str, dict[str, str]] = {
+    "reproduce": dict(
+        help="the paper's headline predictions for all three training sets",
+        description=(
+            "Fit the paper's default configuration on each training set and predict the 1.4B "
+            "over-trained run and the 6.9B run: loss and average top-1 error (46-task and 17-task "
+            "splits), with relative errors and compute ratios."
+        ),
+        json="print a JSON list of records instead of a table",
+        intervals="add percentile intervals of predicted loss and error (two-stage bootstrap)",
+    ),
+    "fit": dict(
+        help="fit a scaling law to your own runs (a CSV file)",
+        description=(
+            "Fit a law to a CSV of training runs, one run per row. overtraining and chinchilla need "
+            "N and D, or N and M (D = N M), or N and C (D = C / 6N), or C and M, plus loss; compute "
+            "needs C (or N and D) plus loss; error needs loss and err."
+        ),
+        json="print one JSON object instead of text",
+        intervals="add percentile intervals of every parameter",
+    ),
+    "plan": dict(
+        help="plan a training run: N and D reaching a target loss or error at least total FLOPs",
+        description=(
+            "Choose the model size N and training tokens D that reach a target loss (or downstream "
+            "error) with the fewest training FLOPs 6ND plus inference FLOPs 2NT (Sardana et al. 2023). "
+            "The law is the paper's default configuration fitted on a testbed training set "
+            "(--dataset), or a law fitted on your own runs (--csv with --law)."
+        ),
+        json="print one JSON object instead of text",
+        intervals="add percentile intervals of N, D, M and FLOPs (the plan under each replicate's laws)",
+    ),
+}
+
 
 # ----------------------------------------------------------------------------- output helpers
 
@@ -119,19 +154,8 @@ def _run_capturing(fn: Callable[[], Any]) -> tuple[Any, list[str]]:
 
 
 def _add_reproduce_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "reproduce",
-        help="the paper's headline predictions for all three training sets",
-        description=(
-            "Fit the paper's default configuration on each training set and predict the 1.4B "
-            "over-trained run and the 6.9B run: loss and average top-1 error (46-task and 17-task "
-            "splits), with relative errors and compute ratios."
-        ),
-    )
-    p.add_argument("--json", action="store_true", help="print a JSON list of records instead of a table")
+    p = _add_command(sub, "reproduce", _cmd_reproduce)
     _add_testbed_options(p)
-    _add_bootstrap_options(p, "add percentile intervals of predicted loss and error (two-stage bootstrap)")
-    p.set_defaults(func=_cmd_reproduce)
     return p
 
 
@@ -151,6 +175,16 @@ def _plain(x: Any) -> Any:
     return x.item() if hasattr(x, "item") else x
 
 
+def _target_cells(r: dict) -> list[str]:
+    """The first four cells of a headline row: training set, split, target model, M."""
+    return [
+        DATASET_LABELS.get(r["dataset"], r["dataset"]),
+        SPLIT_LABELS.get(r["downstream"], r["downstream"]),
+        MODEL_LABELS.get(r["model"], r["model"]),
+        f"{r['M']:g}",
+    ]
+
+
 def _reproduce_text(records: Sequence[dict], eval_set: str) -> str:
     headers = [
         "training set", "split", "target", "M",
@@ -161,10 +195,7 @@ def _reproduce_text(records: Sequence[dict], eval_set: str) -> str:
     right = [False, False, False] + [True] * 9
     rows = [
         [
-            DATASET_LABELS.get(r["dataset"], r["dataset"]),
-            SPLIT_LABELS.get(r["downstream"], r["downstream"]),
-            MODEL_LABELS.get(r["model"], r["model"]),
-            f"{r['M']:g}",
+            *_target_cells(r),
             f"{r['loss_observed']:.4f}",
             f"{r['loss_predicted']:.4f}",
             f"{100 * r['loss_rel_error']:.2f}%",
@@ -221,6 +252,18 @@ def _add_column_options(p: argparse.ArgumentParser, title: str, options) -> None
 def _add_testbed_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", metavar="DIR", default=None, help="testbed exp_data directory (default: $SCALINGLIB_DATA or download)")
     p.add_argument("--eval-set", default=DEFAULT_EVAL, choices=EVAL_SETS, help=f"loss evaluation set (default {DEFAULT_EVAL})")
+
+
+def _add_command(sub: argparse._SubParsersAction, name: str, func: Callable[[argparse.Namespace], int],
+                 **defaults: Any) -> argparse.ArgumentParser:
+    """Subcommand ``name`` (texts from :data:`COMMANDS`) with what every subcommand shares:
+    ``--json``, the bootstrap options and the function it runs."""
+    text = COMMANDS[name]
+    p = sub.add_parser(name, help=text["help"], description=text["description"])
+    p.add_argument("--json", action="store_true", help=text["json"])
+    _add_bootstrap_options(p, text["intervals"])
+    p.set_defaults(func=func, **defaults)
+    return p
 
 
 def _add_bootstrap_options(p: argparse.ArgumentParser, what: str, method: bool = True) -> None:
@@ -284,10 +327,7 @@ def _reproduce_intervals_text(records: Sequence[dict], args: argparse.Namespace)
     headers = ["training set", "split", "target", "M", "loss pred.", "loss interval", "err pred.", "err interval"]
     rows = [
         [
-            DATASET_LABELS.get(r["dataset"], r["dataset"]),
-            SPLIT_LABELS.get(r["downstream"], r["downstream"]),
-            MODEL_LABELS.get(r["model"], r["model"]),
-            f"{r['M']:g}",
+            *_target_cells(r),
             f"{r['loss_predicted']:.4f}",
             f"[{r['loss_predicted_low']:.4f}, {r['loss_predicted_high']:.4f}]",
             f"{r['err_predicted']:.4f}",
@@ -306,22 +346,11 @@ def _reproduce_intervals_text(records: Sequence[dict], args: argparse.Namespace)
 
 
 def _add_fit_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "fit",
-        help="fit a scaling law to your own runs (a CSV file)",
-        description=(
-            "Fit a law to a CSV of training runs, one run per row. overtraining and chinchilla need "
-            "N and D, or N and M (D = N M), or N and C (D = C / 6N), or C and M, plus loss; compute "
-            "needs C (or N and D) plus loss; error needs loss and err."
-        ),
-    )
+    p = _add_command(sub, "fit", _cmd_fit)
     p.add_argument("csv", metavar="CSV", help="the runs, comma-separated with a header line")
     p.add_argument("--law", required=True, choices=tuple(FORMULAS), help="which law to fit")
     p.add_argument("--objective", default="lsq", choices=tuple(OBJECTIVES), help="lsq (default) or huber_log")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     _add_column_options(p, "column names", _COLUMN_OPTIONS)
-    _add_bootstrap_options(p, "add percentile intervals of every parameter")
-    p.set_defaults(func=_cmd_fit)
     return p
 
 
@@ -439,16 +468,7 @@ def _bootstrap_fit(args: argparse.Namespace, result: FitResult, runs: UserRuns):
 
 
 def _add_plan_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "plan",
-        help="plan a training run: N and D reaching a target loss or error at least total FLOPs",
-        description=(
-            "Choose the model size N and training tokens D that reach a target loss (or downstream "
-            "error) with the fewest training FLOPs 6ND plus inference FLOPs 2NT (Sardana et al. 2023). "
-            "The law is the paper's default configuration fitted on a testbed training set "
-            "(--dataset), or a law fitted on your own runs (--csv with --law)."
-        ),
-    )
+    p = _add_command(sub, "plan", _cmd_plan, err_col="err")  # a plan reads no error column
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--dataset", choices=("c4_original", "rpj", "rw_original"), help="fit the default configuration of this training set")
     src.add_argument("--csv", metavar="FILE", help="fit your own runs (columns as for `scalinglib fit`)")
@@ -461,10 +481,7 @@ def _add_plan_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     p.add_argument("--law", choices=("overtraining", "chinchilla"), default=None, help="law to fit to --csv")
     p.add_argument("--objective", default="lsq", choices=tuple(OBJECTIVES), help="objective of the --csv fit (default lsq)")
     _add_testbed_options(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    _add_bootstrap_options(p, "add percentile intervals of N, D, M and FLOPs (the plan under each replicate's laws)")
     _add_column_options(p, "column names (with --csv)", _COLUMN_OPTIONS[:-1])  # a plan reads no error column
-    p.set_defaults(func=_cmd_plan, err_col="err")
     return p
 
 

@@ -142,15 +142,21 @@ class OvertrainingLaw(_Law):
         """Exact conversion from a Chinchilla law with alpha == beta."""
         return law.to_overtraining()
 
-    def optimal_multiplier(self) -> float:
+    def optimal_multiplier(self, strict: bool = True) -> float | np.ndarray:
         r"""The M that minimises loss at fixed compute.
 
         lambda(M) = a M^eta + b M^-eta is smallest where a M^eta = b M^-eta, i.e.
-        :math:`M^* = (b / a)^{1 / (2\eta)}`.
+        :math:`M^* = (b / a)^{1 / (2\eta)}`. Needs a, b, eta > 0: otherwise a
+        ``ValueError``, or NaN with ``strict=False``. A law whose parameters are arrays
+        (e.g. :meth:`scalinglib.uncertainty.Bootstrap.law_batch`) gives an array of M*.
         """
-        if self.a <= 0 or self.b <= 0 or self.eta <= 0:
+        a, b, eta = (np.asarray(v, dtype=float) for v in (self.a, self.b, self.eta))
+        ok = (a > 0) & (b > 0) & (eta > 0)
+        if strict and not np.all(ok):
             raise ValueError("optimal multiplier needs a > 0, b > 0 and eta > 0")
-        return float((self.b / self.a) ** (1.0 / (2.0 * self.eta)))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            M = np.where(ok, (b / a) ** (1.0 / (2.0 * eta)), np.nan)
+        return float(M) if M.ndim == 0 else M
 
 
 @dataclass(frozen=True)

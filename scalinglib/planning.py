@@ -23,14 +23,25 @@ of 4,000 points (global), then a golden-section search inside the bracketing gri
 cells. All of it is vectorised, so the plans under 1,000 bootstrap replicates cost
 a few array operations. A target at or below E is unreachable and raises
 :class:`PlanError`.
+
+Under uncertainty, each bootstrap replicate of a law gets its own plan:
+:func:`plan_interval` (one target), :func:`inference_sweep` (a range of inference
+demands T, with the saving over the compute-optimal run), :func:`compute_optimal_band`
+(N*(C), D*(C) with intervals) and :func:`optimal_multiplier_by_runs` (M* for several
+choices of fitting runs).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
+import pandas as pd
 
+from .data import DATASETS, DEFAULT_EVAL
+from .fit import FitWarning, fit_overtraining
 from .laws import ChinchillaLaw, ErrorLaw, OvertrainingLaw
 
 __all__ = [
@@ -42,6 +53,9 @@ __all__ = [
     "plan_for_loss",
     "plan_for_error",
     "plan_interval",
+    "inference_sweep",
+    "compute_optimal_band",
+    "optimal_multiplier_by_runs",
 ]
 
 _GRID = 4000
@@ -345,3 +359,163 @@ def plan_interval(
             "target_loss": targets,
         }
     return PlanInterval(point=point, samples=samples, n_unreachable=int((~ok).sum()))
+
+
+# ----------------------------------------------------------------------------- under uncertainty
+
+
+def inference_sweep(
+    boot,
+    inference_tokens: Sequence[float],
+    target_loss: float | None = None,
+    *,
+    target_err: float | None = None,
+    level: float = 0.90,
+) -> pd.DataFrame:
+    r"""Inference-aware plans over a range of inference demands T, with bootstrap intervals.
+
+    For each T the plan minimises :math:`6ND + 2NT` at the target
+    (:func:`scalinglib.planning.plan_interval`). The baseline is the compute-optimal run
+    for the same target (the plan at T = 0) serving the same T tokens; the saving is
+    :math:`1 - F_{\text{plan}}(T) / (6 N_0 D_0 + 2 N_0 T)`. Every replicate is compared
+    with its own baseline; replicates without a plan are counted in ``n_unreachable``
+    (as in :class:`scalinglib.planning.PlanInterval`: the target is at or below the
+    replicate's E, the replicate's law is degenerate, or no interior optimum exists),
+    and the intervals use the others.
+
+    Columns: inference_tokens, N, D, M, train_flops, total_flops, baseline_N,
+    baseline_total_flops, saving, M_low, M_high, N_low, N_high, saving_low,
+    saving_high, n_unreachable.
+    """
+    kw = {"target_err": target_err} if target_err is not None else {}
+    base = plan_interval(boot, target_loss, inference_tokens=0.0, **kw)
+    N0b, D0b = base.samples["N"], base.samples["D"]
+    N0, D0 = base.point.N, base.point.D
+    q = [(1 - level) / 2, (1 + level) / 2]
+    rows = []
+    for T in inference_tokens:
+        T = float(T)
+        pi = plan_interval(boot, target_loss, inference_tokens=T, **kw)
+        p = pi.point
+        s = pi.samples
+        ok = np.isfinite(s["total_flops"]) & np.isfinite(N0b)
+        with np.errstate(invalid="ignore", over="ignore"):
+            saving_b = 1.0 - s["total_flops"][ok] / (6.0 * N0b[ok] * D0b[ok] + 2.0 * N0b[ok] * T)
+        baseline = 6.0 * N0 * D0 + 2.0 * N0 * T
+        m_lo, m_hi = np.quantile(s["M"][ok], q) if ok.any() else (np.nan, np.nan)
+        n_lo, n_hi = np.quantile(s["N"][ok], q) if ok.any() else (np.nan, np.nan)
+        sv_lo, sv_hi = np.quantile(saving_b, q) if ok.any() else (np.nan, np.nan)
+        rows.append(
+            {
+                "inference_tokens": T,
+                "N": p.N,
+                "D": p.D,
+                "M": p.M,
+                "train_flops": p.train_flops,
+                "total_flops": p.total_flops,
+                "baseline_N": N0,
+                "baseline_total_flops": baseline,
+                "saving": 1.0 - p.total_flops / baseline,
+                "M_low": m_lo,
+                "M_high": m_hi,
+                "N_low": n_lo,
+                "N_high": n_hi,
+                "saving_low": sv_lo,
+                "saving_high": sv_hi,
+                "n_unreachable": int((~ok).sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def compute_optimal_band(boot, C: Sequence[float], level: float = 0.90) -> pd.DataFrame:
+    r"""Compute-optimal allocation of an over-training law, with bootstrap intervals.
+
+    For :math:`L(C, M) = E + (a M^\eta + b M^{-\eta}) C^{-\eta}` the loss at fixed compute
+    is smallest at :math:`M^* = (b/a)^{1/(2\eta)}`, so :math:`N^* = \sqrt{C / 6M^*}` and
+    :math:`D^* = M^* N^*` (:func:`scalinglib.planning.compute_optimal`). Each bootstrap
+    replicate gives its own M*; the intervals are percentile intervals over replicates.
+
+    ``boot`` is a :class:`~scalinglib.uncertainty.Bootstrap` of an over-training law or a
+    :class:`~scalinglib.uncertainty.ConfigBootstrap` (its loss law is used). Columns: C,
+    N, N_low, N_high, D, D_low, D_high, M, M_low, M_high.
+    """
+    loss_boot = getattr(boot, "loss", boot)
+    if loss_boot.law != "OvertrainingLaw":
+        raise TypeError(f"compute_optimal_band needs an over-training law bootstrap, got {loss_boot.law}")
+    point = OvertrainingLaw(**loss_boot.point)
+    Mb = loss_boot.law_batch().optimal_multiplier(strict=False).ravel()
+    Mb = Mb[np.isfinite(Mb)]
+    if Mb.size == 0:
+        raise ValueError("no replicate has a finite compute-optimal multiplier")
+    C = np.asarray(C, dtype=float)
+    N, D = compute_optimal(point, C)
+    q = [(1 - level) / 2, (1 + level) / 2]
+    m_lo, m_hi = np.quantile(Mb, q)
+    # N* falls and D* grows with M*, so the interval ends of M* map to the ends of N* and D*
+    return pd.DataFrame(
+        {
+            "C": C,
+            "N": N,
+            "N_low": np.sqrt(C / (6.0 * m_hi)),
+            "N_high": np.sqrt(C / (6.0 * m_lo)),
+            "D": D,
+            "D_low": np.sqrt(C * m_lo / 6.0),
+            "D_high": np.sqrt(C * m_hi / 6.0),
+            "M": optimal_multiplier(point),
+            "M_low": m_lo,
+            "M_high": m_hi,
+        }
+    )
+
+
+def optimal_multiplier_by_runs(
+    df: pd.DataFrame,
+    datasets: Sequence[str] = DATASETS,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+    level: float = 0.90,
+    eval_set: str = DEFAULT_EVAL,
+) -> pd.DataFrame:
+    r"""Compute-optimal multiplier :math:`M^* = (b/a)^{1/(2\eta)}` for three choices of loss-fit runs.
+
+    Per training set, the over-training law is fitted on (i) the paper's default
+    configuration (five runs, residual bootstrap), (ii) all small-model runs with
+    :math:`M \ge 20` and (iii) all small-model runs (pairs bootstrap for both). Columns:
+    dataset, runs (label), n_runs, M_min, M_max (range of fitted multipliers), M_star,
+    M_low, M_high (``level`` percentile interval over replicates), method.
+    The replicates come from the loss stream of
+    :func:`scalinglib.uncertainty.bootstrap_config` with the same ``seed``, so a row
+    whose fit is the loss law of such a joint bootstrap reproduces its interval.
+    """
+    from .paper import default_config, select_runs, small_run_config
+    from .uncertainty import loss_bootstrap_like_config
+
+    rows = []
+    for ds in datasets:
+        choices = (
+            ("default configuration", default_config(ds, eval_set), "residual"),
+            ("small models, M >= 20", small_run_config(df, ds, 20.0, eval_set), "pairs"),
+            ("small models, all M", small_run_config(df, ds, 0.0, eval_set), "pairs"),
+        )
+        for label, cfg, method in choices:
+            runs = select_runs(df, ds, cfg.loss_runs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FitWarning)
+                fit = fit_overtraining(runs["C"].to_numpy(float), runs["M"].to_numpy(float), runs[cfg.loss_col].to_numpy(float))
+            b = loss_bootstrap_like_config(fit, n_boot, method, seed)
+            band = compute_optimal_band(b, [1.0], level=level).iloc[0]
+            rows.append(
+                {
+                    "dataset": ds,
+                    "runs": label,
+                    "n_runs": len(runs),
+                    "M_min": float(runs["M"].min()),
+                    "M_max": float(runs["M"].max()),
+                    "M_star": float(band["M"]),
+                    "M_low": float(band["M_low"]),
+                    "M_high": float(band["M_high"]),
+                    "method": method,
+                }
+            )
+    return pd.DataFrame(rows)

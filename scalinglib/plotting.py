@@ -30,6 +30,7 @@ __all__ = [
     "log_axes",
     "sci",
     "sig",
+    "glue",
 ]
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
@@ -148,6 +149,18 @@ def sig(x: float, n: int = 3) -> str:
         return f"{x:g}"
     d = n - 1 - int(np.floor(np.log10(abs(x))))
     return f"{round(x, d):,.{max(d, 0)}f}"
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Glue ``value`` under ``name`` for a chapter's prose (myst-nb's ``glue``), numbers as plain Python.
+
+    ``{glue:text}`` formats the text of a value, which must not read ``np.float64(...)``:
+    a numpy scalar is glued as its Python value (``value.item()``). Needs myst-nb (the
+    ``book`` extra), imported on the first call.
+    """
+    from myst_nb import glue as myst_glue
+
+    myst_glue(name, value.item() if isinstance(value, np.generic) else value, display=display)
 
 
 def log_axes(ax: plt.Axes, x: str | None = None, y: str | None = None, logx: bool = True, logy: bool = True) -> plt.Axes:

@@ -13,22 +13,17 @@ Two resampling schemes (Efron & Tibshirani, 1993; Davison & Hinkley, 1997):
   resample often leaves out the one run that identifies a parameter.
 
 Percentile intervals: the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of
-the replicates.
+the replicates (:func:`percentile_interval`; several bootstraps side by side:
+:func:`interval_table`). :func:`bootstrap_config` and :func:`bootstrap_laws` resample
+a configuration's loss and error laws jointly and propagate both to its targets.
 
-Speed. For the one-exponent laws (over-training, compute, error) and the ``lsq``
-objective the refits are vectorised on top of variable projection: for a fixed
-exponent the weighted NNLS with free intercept is solved in closed form from the
-weighted moments of the features, so the profile SSE of all B replicates on the
-whole exponent grid is a handful of matrix products (B chunked to bound memory).
-The grid has the search box of the fit and a fifth of the density of
-:data:`scalinglib.fit.SEARCH_BOXES` (300 points for eta, 400 for gamma; the profile
-is smooth, so this locates the basin), and each replicate's exponent is then
-refined inside its two bracketing grid cells by a vectorised golden-section search
-(all replicates at once, 36 steps: the bracket shrinks by 0.618^36 ~ 3e-8, to
-~1e-10 in the exponent, about the limit at which a sum of squares locates a minimum
-in double precision), never ending worse than its grid point; the linear
-coefficients follow by :func:`scalinglib.fit._profile`. About 1,000 refits of the
-paper's default configuration (loss law and error law) take well under a second.
+Refits. This module only resamples; the refits are the fitting core's. For the
+one-exponent laws (over-training, compute, error) and the ``lsq`` objective all B
+replicates are refitted at once by :func:`scalinglib.fit.fit_batch` (the core's
+grid, refinement and exact weighted NNLS on a batch of data sets: a grid a fifth as
+dense as :data:`scalinglib.fit.SEARCH_BOXES`, a vectorised golden-section search to
+~1e-10 in the exponent). About 1,000 refits of the paper's default configuration
+(loss law and error law) take well under a second.
 The Chinchilla law (two exponents) with the ``lsq`` objective uses a loop of the
 ordinary fits (about 20-60 ms per refit, so ~1 min per 1,000).
 
@@ -56,36 +51,26 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from .fit import (
-    SEARCH_BOXES,
-    FitError,
-    FitResult,
-    FitWarning,
-    _compute_problem,
-    _error_problem,
-    _overtraining_problem,
-    _profile,
-    fit_chinchilla,
-    fit_compute,
-    fit_error,
-    fit_overtraining,
-    refine_huber_log,
-)
-from .laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
+from .fit import FITS, N_PARAMS, SPECS, FitError, FitResult, FitWarning, fit_batch, refine_huber_log_batch
 
-__all__ = ["Bootstrap", "ConfigBootstrap", "bootstrap", "bootstrap_config", "percentile_interval"]
+__all__ = [
+    "Bootstrap",
+    "ConfigBootstrap",
+    "bootstrap",
+    "bootstrap_config",
+    "bootstrap_huber",
+    "bootstrap_laws",
+    "interval_table",
+    "percentile_interval",
+]
 
-_LAW_CLASSES = {c.__name__: c for c in (ChinchillaLaw, OvertrainingLaw, ComputeLaw, ErrorLaw)}
-_KIND = {"OvertrainingLaw": "overtraining", "ComputeLaw": "compute", "ErrorLaw": "error", "ChinchillaLaw": "chinchilla"}
-_NPARAMS = {"overtraining": 4, "compute": 3, "error": 3, "chinchilla": 5}
-#: replicates per chunk of the vectorised grid stage (bounds memory: chunk x grid x p^2 floats)
-_CHUNK = 256
-_GOLDEN_STEPS = 36
-_COARSEN = 5
+_LAW_CLASSES = {s.law.__name__: s.law for s in SPECS.values()}
+_KIND = {s.law.__name__: kind for kind, s in SPECS.items()}
 _MAX_DRAW_ROUNDS = 200
 
 
@@ -178,8 +163,7 @@ def _kind(fit: FitResult) -> str:
 
 
 def _input_columns(kind: str, fit: FitResult) -> list[np.ndarray]:
-    keys = {"overtraining": ("C", "M"), "compute": ("C",), "error": ("L",), "chinchilla": ("N", "D")}[kind]
-    return [np.asarray(fit.inputs[k], dtype=float) for k in keys]
+    return [np.asarray(fit.inputs[k], dtype=float) for k in SPECS[kind].inputs]
 
 
 def _group_ids(*cols: np.ndarray) -> np.ndarray:
@@ -199,7 +183,7 @@ def _n_distinct(counts: np.ndarray, ids: np.ndarray) -> np.ndarray:
 def _valid_pairs(kind: str, counts: np.ndarray, fit: FitResult) -> np.ndarray:
     """Which pairs resamples identify the law (enough distinct runs, >= 2 distinct M / N / D)."""
     cols = _input_columns(kind, fit)
-    ok = _n_distinct(counts, _group_ids(*cols)) >= _NPARAMS[kind]
+    ok = _n_distinct(counts, _group_ids(*cols)) >= N_PARAMS[kind]
     if kind == "overtraining":
         ok &= _n_distinct(counts, _group_ids(cols[1])) >= 2
     if kind == "chinchilla":
@@ -250,202 +234,11 @@ def _draw_residual(fit: FitResult, n_boot: int, rng: np.random.Generator, n_para
     return fit.predicted[None, :] + s * r[idx]
 
 
-# ----------------------------------------------------------------------------- vectorised refits
-
-
-def _problem(kind: str, fit: FitResult, box):
-    cols = _input_columns(kind, fit)
-    if kind == "overtraining":
-        return _overtraining_problem(cols[0], cols[1], fit.y, box)
-    if kind == "compute":
-        return _compute_problem(cols[0], fit.y, box)
-    return _error_problem(cols[0], fit.y, box)
-
-
-def _nnls_sse(yy, r1, S11, r2=None, S22=None, S12=None, sw=1.0):
-    """SSE of the exact NNLS (free intercept) from centred weighted moments.
-
-    ``S = F_c' W F_c`` (entries S11, S22, S12), ``r = F_c' W y_c``, ``yy = y_c' W y_c``.
-    Same subset logic as :func:`scalinglib.fit._profile`: the best feasible
-    unconstrained solution over the column subsets (one or two columns). SSE only.
-    """
-    tol = 1e-13 * np.maximum(1.0, sw)
-    best = np.broadcast_to(yy, r1.shape).copy()
-    cols = [(r1, S11)] if r2 is None else [(r1, S11), (r2, S22)]
-    for r, Sjj in cols:
-        ok = Sjj > tol
-        gain = np.where(ok & (r >= 0), r * r / np.where(ok, Sjj, 1.0), 0.0)  # c = r / Sjj >= 0
-        np.minimum(best, yy - gain, out=best)
-    if r2 is not None:
-        det = S11 * S22 - S12 * S12
-        ok = det > 1e-10 * np.maximum(S11 * S22, 1e-300)
-        dsafe = np.where(ok, det, 1.0)
-        c1 = (S22 * r1 - S12 * r2) / dsafe
-        c2 = (S11 * r2 - S12 * r1) / dsafe
-        sse = yy - c1 * r1 - c2 * r2
-        np.copyto(best, sse, where=ok & (c1 >= 0) & (c2 >= 0) & (sse < best))
-    return np.maximum(best, 0.0)
-
-
-def _small_matmul(A: np.ndarray, R: np.ndarray) -> np.ndarray:
-    """A @ R for a short inner dimension, as a sum of outer products.
-
-    Avoids BLAS for (k, n) @ (n, m) with small n: multithreaded BLAS on tiny inner
-    dimensions is slow on a busy machine, a handful of vector operations is not.
-    """
-    n = A.shape[1]
-    if n > 32:
-        return A @ R
-    out = A[:, :1] * R[:1]
-    for i in range(1, n):
-        out += A[:, i : i + 1] * R[i : i + 1]
-    return out
-
-
-def _grid_argmin(F: np.ndarray, W: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Index of the grid point with the smallest weighted NNLS SSE, per replicate.
-
-    F (G, n, p) features on the grid; W, Y (B, n). The weighted moments are matrix
-    products with the features, which are centred first by their unweighted means
-    and scaled to max |F| = 1 (the intercept is free, so neither changes the fit;
-    both help conditioning).
-    """
-    G, n, p = F.shape
-    Fs = F - F.mean(axis=1, keepdims=True)
-    scale = np.max(np.abs(Fs), axis=1, keepdims=True)
-    Fs = Fs / np.where(scale > 0, scale, 1.0)
-    f1 = Fs[..., 0].T  # (n, G)
-    if p == 2:
-        f2 = Fs[..., 1].T
-        R = np.concatenate([f1, f2, f1 * f1, f2 * f2, f1 * f2], axis=1)  # (n, 5G)
-    else:
-        R = np.concatenate([f1, f1 * f1], axis=1)  # (n, 2G)
-    out = np.empty(W.shape[0], dtype=int)
-    for s in range(0, W.shape[0], _CHUNK):
-        w = W[s : s + _CHUNK]
-        y = Y[s : s + _CHUNK]
-        y = y - y.mean(axis=1, keepdims=True)
-        inv = (1.0 / w.sum(axis=1))[:, None]
-        wy = w * y
-        my = wy.sum(axis=1)[:, None]
-        yy = np.sum(wy * y, axis=1)[:, None] - my * my * inv
-        Pw = _small_matmul(w, R)
-        Pwy = _small_matmul(wy, R[:, : p * G])  # only the first-order moments are needed here
-        m1 = Pw[:, :G]
-        r1 = Pwy[:, :G] - m1 * my * inv
-        if p == 2:
-            m2 = Pw[:, G : 2 * G]
-            S11 = Pw[:, 2 * G : 3 * G] - m1 * m1 * inv
-            S22 = Pw[:, 3 * G : 4 * G] - m2 * m2 * inv
-            S12 = Pw[:, 4 * G :] - m1 * m2 * inv
-            r2 = Pwy[:, G : 2 * G] - m2 * my * inv
-            sse = _nnls_sse(yy, r1, S11, r2, S22, S12, sw=1.0 / inv)
-        else:
-            S11 = Pw[:, G:] - m1 * m1 * inv
-            sse = _nnls_sse(yy, r1, S11, sw=1.0 / inv)
-        out[s : s + _CHUNK] = np.argmin(sse, axis=1)
-    return out
-
-
-def _sse_at(F: np.ndarray, W: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Weighted NNLS SSE for one exponent per replicate: F (B, n, p), W, Y (B, n) -> (B,)."""
-    p = F.shape[-1]
-    Fs = F - F.mean(axis=1, keepdims=True)
-    scale = np.max(np.abs(Fs), axis=1, keepdims=True)
-    Fs = Fs / np.where(scale > 0, scale, 1.0)
-    y = Y - Y.mean(axis=1, keepdims=True)
-    sw = W.sum(axis=1)
-    wy = W * y
-    my = wy.sum(axis=1)
-    yy = np.sum(wy * y, axis=1) - my * my / sw
-    f1 = Fs[..., 0]
-    m1 = np.sum(W * f1, axis=1)
-    S11 = np.sum(W * f1 * f1, axis=1) - m1 * m1 / sw
-    r1 = np.sum(wy * f1, axis=1) - m1 * my / sw
-    if p == 1:
-        return _nnls_sse(yy, r1, S11, sw=sw)
-    f2 = Fs[..., 1]
-    m2 = np.sum(W * f2, axis=1)
-    S22 = np.sum(W * f2 * f2, axis=1) - m2 * m2 / sw
-    S12 = np.sum(W * f1 * f2, axis=1) - m1 * m2 / sw
-    r2 = np.sum(wy * f2, axis=1) - m2 * my / sw
-    return _nnls_sse(yy, r1, S11, r2, S22, S12, sw=sw)
-
-
-def _refine(prob, grid: np.ndarray, g: np.ndarray, W: np.ndarray, Y: np.ndarray):
-    """Golden-section search of each replicate's exponent inside [grid[g-1], grid[g+1]]."""
-
-    def f(x):
-        return _sse_at(prob.features(x[:, None]), W, Y)
-
-    lo = grid[np.maximum(g - 1, 0)]
-    hi = grid[np.minimum(g + 1, grid.size - 1)]
-    x0 = grid[g]
-    f0 = f(x0)
-    phi = (np.sqrt(5.0) - 1.0) / 2.0
-    a, b = lo.copy(), hi.copy()
-    c = b - phi * (b - a)
-    d = a + phi * (b - a)
-    fc, fd = f(c), f(d)
-    for _ in range(_GOLDEN_STEPS):
-        left = fc < fd  # minimum in [a, d]
-        b = np.where(left, d, b)
-        a = np.where(left, a, c)
-        new_c = b - phi * (b - a)
-        new_d = a + phi * (b - a)
-        x_new = np.where(left, new_c, new_d)
-        f_new = f(x_new)
-        c, d, fc, fd = (
-            np.where(left, new_c, d),
-            np.where(left, c, new_d),
-            np.where(left, f_new, fd),
-            np.where(left, fc, f_new),
-        )
-    x = np.where(fc < fd, c, d)
-    fx = np.minimum(fc, fd)
-    worse = fx > f0  # the refinement must never be worse than its grid point
-    return np.where(worse, x0, x)
-
-
-def _vectorised(kind: str, fit: FitResult, W: np.ndarray, Y: np.ndarray, grid_points: int | None = None):
-    """All replicates of a one-exponent lsq fit: (params dict, n_on_edge, n_active)."""
-    lo, hi = next(iter(fit.search_box.values()))
-    # FitResult keeps only the box's bounds; by default the grid is 5x coarser than the fit's
-    # (the bracketing cell is then searched to ~1e-9 by the golden-section refinement)
-    npts = int(grid_points or max(101, next(iter(SEARCH_BOXES[kind].values()))[2] // _COARSEN))
-    if npts < 3:
-        raise ValueError(f"grid_points must be at least 3, got {grid_points!r}")
-    exp_name = next(iter(fit.search_box))
-    prob = _problem(kind, fit, {exp_name: (lo, hi, npts)})
-    grid = np.linspace(lo, hi, npts)
-    F = prob.features(grid[:, None])  # (G, n, p)
-    g = _grid_argmin(F, W, Y)
-    x = _refine(prob, grid, g, W, Y)
-    _, coef = _profile(prob.features(x[:, None]), Y, W)
-    cell = grid[1] - grid[0]
-    n_edge = int(np.sum((x <= lo + cell) | (x >= hi - cell)))
-    n_active = int(np.sum(np.any(coef[:, 1:] == 0.0, axis=1)))
-    names = type(fit.law).names
-    # every law here lists intercept, linear coefficient(s), then the exponent
-    values = list(coef.T) + [x]
-    return dict(zip(names, values)), n_edge, n_active
-
-
-def _refit_one(kind: str, fit: FitResult, cols: list[np.ndarray], y: np.ndarray) -> FitResult:
-    kw = {"objective": fit.objective}
-    if fit.delta is not None:
-        kw["delta"] = fit.delta
-    if kind == "overtraining":
-        return fit_overtraining(cols[0], cols[1], y, **kw)
-    if kind == "compute":
-        return fit_compute(cols[0], y, **kw)
-    if kind == "error":
-        return fit_error(cols[0], y, **kw)
-    return fit_chinchilla(cols[0], cols[1], y, **kw)
+# ----------------------------------------------------------------------------- refits
 
 
 def _warm_huber(kind: str, fit: FitResult, method: str, n_boot: int, rng: np.random.Generator):
-    """Replicates of a huber_log fit, each refined from the point estimate (:func:`refine_huber_log`).
+    """Replicates of a huber_log fit, each refined from the point estimate (:func:`~scalinglib.fit.refine_huber_log`).
 
     Pairs: the counts of an identifiable resample (as in the vectorised path) are the
     weights of the objective; residual: log-scale responses of :func:`_draw_residual`.
@@ -455,16 +248,10 @@ def _warm_huber(kind: str, fit: FitResult, method: str, n_boot: int, rng: np.ran
         W, redrawn = _draw_pairs(kind, fit, n_boot, rng)
         Y = np.broadcast_to(fit.y, W.shape)
     else:
-        Y = _draw_residual(fit, n_boot, rng, _NPARAMS[kind])
+        Y = _draw_residual(fit, n_boot, rng, N_PARAMS[kind])
         W, redrawn = None, 0
     delta = fit.delta if fit.delta is not None else 1e-3
-    names = type(fit.law).names
-    out = {k: np.empty(n_boot) for k in names}
-    for b in range(n_boot):
-        law, _ = refine_huber_log(fit.law, fit.inputs, Y[b], delta, None if W is None else W[b])
-        for k, v in law.params.items():
-            out[k][b] = v
-    return out, redrawn
+    return refine_huber_log_batch(fit.law, fit.inputs, Y, delta, W), redrawn
 
 
 def _loop(kind: str, fit: FitResult, method: str, n_boot: int, rng: np.random.Generator):
@@ -483,11 +270,12 @@ def _loop(kind: str, fit: FitResult, method: str, n_boot: int, rng: np.random.Ge
                 y = np.repeat(fit.y, reps)
             else:
                 xs = cols
-                y = _draw_residual(fit, 1, rng, _NPARAMS[kind])[0]
+                y = _draw_residual(fit, 1, rng, N_PARAMS[kind])[0]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FitWarning)
                 try:
-                    res = _refit_one(kind, fit, xs, y)
+                    kw = {"objective": fit.objective} if fit.delta is None else {"objective": fit.objective, "delta": fit.delta}
+                    res = FITS[kind](*xs, y, **kw)
                 except FitError:
                     res = None
             if res is not None and res.identified:
@@ -533,6 +321,27 @@ def bootstrap(
     return _bootstrap(fit, n_boot, method, np.random.default_rng(seed), seed, grid_points)
 
 
+def bootstrap_huber(fit: FitResult, n_boot: int = 200, method: str = "pairs", seed: int | None = 0):
+    r"""Bootstrap a ``huber_log`` fit with warm-started refits.
+
+    The same as :func:`scalinglib.uncertainty.bootstrap` (which refits every replicate
+    of a ``huber_log`` fit from the point estimate with
+    :func:`scalinglib.fit.refine_huber_log`), with the chapters' default of 200
+    replicates and a check that the fit used the Huber objective:
+
+    * ``"pairs"``: replicate b minimises the objective with multinomial counts
+      :math:`w_b \sim \mathrm{Mult}(n, 1/n)` as weights (the fit on the resampled runs);
+    * ``"residual"``: :math:`y^*_{bi} = \hat y_i \exp(s\, r_{j})`, the centred log
+      residuals r resampled with replacement and inflated by :math:`s = \sqrt{n/(n-p)}`.
+
+    Returns a :class:`scalinglib.uncertainty.Bootstrap` (its ``notes`` say that refits
+    were warm-started).
+    """
+    if fit.objective != "huber_log":
+        raise ValueError(f"bootstrap_huber is for huber_log fits; this fit used {fit.objective!r} (use scalinglib.uncertainty.bootstrap)")
+    return bootstrap(fit, n_boot, method, seed)
+
+
 def _config_streams(seed: int | None) -> tuple[np.random.Generator, np.random.Generator]:
     """The random streams of :func:`bootstrap_config`: loss law, error law (spawned from ``seed``)."""
     r_loss, r_err = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
@@ -563,10 +372,10 @@ def _bootstrap(fit: FitResult, n_boot: int, method: str, rng: np.random.Generato
             W, redrawn = _draw_pairs(kind, fit, n_boot, rng)
             Y = np.broadcast_to(fit.y, W.shape)
         else:
-            Y = _draw_residual(fit, n_boot, rng, _NPARAMS[kind])
+            Y = _draw_residual(fit, n_boot, rng, N_PARAMS[kind])
             W = np.ones_like(Y)
             redrawn = 0
-        samples, n_edge, n_active = _vectorised(kind, fit, W, Y, grid_points)
+        samples, n_edge, n_active = fit_batch(fit, W, Y, grid_points)
     elif fit.objective == "huber_log":
         samples, redrawn = _warm_huber(kind, fit, method, n_boot, rng)
         n_edge = n_active = 0
@@ -684,3 +493,46 @@ def bootstrap_config(
         }
     )
     return ConfigBootstrap(fitted=fitted, loss=loss, error=error, targets=targets)
+
+
+def bootstrap_laws(
+    df: pd.DataFrame,
+    config,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+    loss_method: str = "pairs",
+    error_method: str = "residual",
+):
+    """Joint bootstrap of a configuration's loss and error laws, one scheme per law.
+
+    As :func:`scalinglib.uncertainty.bootstrap_config` (independent streams spawned from
+    ``seed``, replicate b pairs loss replicate b with error replicate b), but the loss
+    law and the error law may be resampled differently: pairs suit a loss law fitted on
+    ~30 runs, while the six runs of the error law are better served by residuals.
+    Returns a :class:`scalinglib.uncertainty.ConfigBootstrap`.
+    """
+    return bootstrap_config(df, config, n_boot, seed, loss_method=loss_method, error_method=error_method)
+
+
+def interval_table(boots: Mapping[str, object], level: float = 0.95) -> pd.DataFrame:
+    """Parameter intervals of several bootstraps of the same law, side by side.
+
+    ``boots`` maps a label (e.g. ``"pairs"``) to a :class:`~scalinglib.uncertainty.Bootstrap`.
+    One row per (label, parameter): point, low, high, and the interval width relative
+    to the point estimate.
+    """
+    rows = []
+    for label, b in boots.items():
+        for name, (lo, hi) in b.intervals(level).items():
+            pt = b.point[name]
+            rows.append(
+                {
+                    "bootstrap": label,
+                    "parameter": name,
+                    "point": pt,
+                    "low": lo,
+                    "high": hi,
+                    "relative_width": (hi - lo) / abs(pt) if pt != 0 else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)

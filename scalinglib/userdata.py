@@ -323,22 +323,12 @@ def load_runs(
     )
 
 
-def read_runs(
-    path: str | os.PathLike,
-    law: str,
-    n_col: str = "N",
-    d_col: str = "D",
-    m_col: str = "M",
-    c_col: str = "C",
-    loss_col: str = "loss",
-    err_col: str = "err",
-) -> dict[str, np.ndarray]:
+def read_runs(path: str | os.PathLike, law: str, **columns: str) -> dict[str, np.ndarray]:
     """Read a CSV of training runs; return the keyword arguments of the law's fit.
 
     ``scalinglib.fit.fit_law(law, **read_runs(path, law))`` fits the file. See
-    :func:`load_runs` for the parameters and errors, and the module docstring for the
-    accepted layouts.
+    :func:`load_runs` for the column names (``n_col``, ``d_col``, ``m_col``, ``c_col``,
+    ``loss_col``, ``err_col``) and errors, and the module docstring for the accepted
+    layouts.
     """
-    return load_runs(
-        path, law, n_col=n_col, d_col=d_col, m_col=m_col, c_col=c_col, loss_col=loss_col, err_col=err_col
-    ).data
+    return load_runs(path, law, **columns).data

@@ -106,3 +106,19 @@ def test_compare_laws_per_m_law_without_three_cheaper_runs_is_a_nan_row_with_rea
 def test_unknown_law_raises(testbed):
     with pytest.raises(ValueError, match="unknown"):
         compare_laws(testbed, laws=[("power", "lsq")])
+
+
+def test_huber_backtest_rows_concatenate_with_compare_laws(testbed):
+    from scalinglib.backtest import huber_backtest
+
+    from scalinglib.backtest import compare_laws
+
+    h = huber_backtest(testbed, datasets=("rpj",))
+    c = compare_laws(testbed, datasets=("rpj",), laws=(("overtraining", "lsq"),))
+    assert list(h.columns) == list(c.columns)
+    assert len(h) == len(c) and (h["objective"] == "huber_log").all()
+    assert np.all(np.isfinite(h["loss_predicted"]))
+    ch = huber_backtest(testbed, datasets=("rpj",), law="chinchilla")
+    assert (ch["law"] == "chinchilla").all() and np.all(np.isfinite(ch["loss_predicted"]))
+    with pytest.raises(ValueError, match="law"):
+        huber_backtest(testbed, law="compute")

@@ -533,7 +533,7 @@ def test_a_well_posed_fit_carries_no_notes_and_is_identified():
 
 def _problems(seed: int):
     """Noisy over-training, compute and error problems on the testbed's grid."""
-    from scalinglib import fit as F
+    from scalinglib.fit.problem import problem
 
     rng = np.random.default_rng(seed)
     keep = rng.random(N_GRID.size) < 0.6
@@ -543,15 +543,15 @@ def _problems(seed: int):
     cm = CMP_TRUE.predict(C_GRID[at20]) * (1 + 0.01 * rng.standard_normal(at20.size))
     er = ERR_TRUE.predict(L_ERR) + 0.01 * rng.standard_normal(L_ERR.size)
     return [
-        F._overtraining_problem(C_GRID[keep], M_GRID[keep], ot),
-        F._compute_problem(C_GRID[at20], cm),
-        F._error_problem(L_ERR, er),
+        problem("overtraining", {"C": C_GRID[keep], "M": M_GRID[keep]}, ot),
+        problem("compute", {"C": C_GRID[at20]}, cm),
+        problem("error", {"L": L_ERR}, er),
     ]
 
 
 @pytest.mark.parametrize("seed", range(8))
 def test_one_exponent_fast_path_matches_the_general_engine(seed):
-    from scalinglib import fit as F
+    from scalinglib.fit import core as F
 
     for prob in _problems(seed):
         with np.errstate(all="ignore"):
@@ -564,11 +564,12 @@ def test_one_exponent_fast_path_matches_the_general_engine(seed):
 
 
 def test_one_exponent_fast_path_holds_an_infeasible_coefficient_at_zero_like_the_general_engine():
-    from scalinglib import fit as F
+    from scalinglib.fit import core as F
+    from scalinglib.fit.problem import problem
 
     # loss rising with compute: lambda >= 0 cannot fit it, the optimum is lambda = 0 (a flat line)
     C = np.geomspace(1e17, 1e20, 6)
-    prob = F._compute_problem(C, np.linspace(3.0, 3.5, 6))
+    prob = problem("compute", {"C": C}, np.linspace(3.0, 3.5, 6))
     with np.errstate(all="ignore"):
         fast, gen = F._solve_vp1(prob, prob.box), F._solve_vp_generic(prob, prob.box)
     assert fast[1][1] == 0.0 and gen[1][1] == 0.0
@@ -582,3 +583,22 @@ def test_a_fit_through_as_many_points_as_parameters_reaches_rounding_level_sse()
     res = quiet(fit_compute, C, L)
     assert res.sse < 1e-26 * np.sum((L - L.mean()) ** 2)
     assert res.params["eta"] == pytest.approx(CMP_TRUE.eta, rel=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["overtraining", "compute", "error", "chinchilla"])
+def test_each_law_declares_the_linear_basis_that_reproduces_its_prediction(kind):
+    # f = c0 + sum_j c_j s_j exp(e_{k_j} u_j): the spec's columns and the law object agree
+    from scalinglib.fit import SPECS
+    from scalinglib.fit.problem import problem
+
+    spec = SPECS[kind]
+    law = {"overtraining": OT_TRUE, "compute": CMP_TRUE, "error": ERR_TRUE, "chinchilla": CH_TRUE}[kind]
+    inputs = {"C": C_GRID, "M": M_GRID, "N": N_GRID, "D": D_GRID, "L": np.linspace(2.5, 4.0, C_GRID.size)}
+    inputs = {k: inputs[k] for k in spec.inputs}
+    theta = list(law.params.values())
+    n_lin = 1 + len(spec.linear)
+    prob = problem(kind, inputs, np.ones(C_GRID.size))
+    F = prob.features(np.array([theta[n_lin:]]))[0]
+    assert spec.n_params == len(type(law).names) == len(theta)
+    np.testing.assert_allclose(theta[0] + F @ np.array(theta[1:n_lin]), spec.predict(law, inputs), rtol=1e-12)
+    assert spec.law_from(theta[n_lin:], theta[:n_lin]) == law

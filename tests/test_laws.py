@@ -185,3 +185,16 @@ def test_optimal_multiplier_needs_both_coefficients():
 def test_laws_are_immutable():
     with pytest.raises(AttributeError):
         OT.E = 2.0  # type: ignore[misc]
+
+
+def test_optimal_multiplier_of_a_batch_of_laws_is_that_of_each_law_with_nan_where_undefined():
+    a = np.array([[212.0], [0.0], [150.0]])
+    b = np.array([[367.0], [1.0], [400.0]])
+    eta = np.array([[0.136], [0.1], [0.2]])
+    batch = OvertrainingLaw(E=1.84, a=a, b=b, eta=eta).optimal_multiplier(strict=False)
+    assert batch.shape == (3, 1)
+    assert batch[0, 0] == OvertrainingLaw(E=1.84, a=212.0, b=367.0, eta=0.136).optimal_multiplier()
+    assert np.isnan(batch[1, 0])
+    assert batch[2, 0] == OvertrainingLaw(E=1.84, a=150.0, b=400.0, eta=0.2).optimal_multiplier()
+    with pytest.raises(ValueError, match="a > 0"):
+        OvertrainingLaw(E=1.84, a=a, b=b, eta=eta).optimal_multiplier()

@@ -123,3 +123,67 @@ def test_plan_interval_contains_the_point_plan_and_counts_unreachable_replicates
     low = plan_interval(cb.loss, float(np.quantile(cb.loss.samples["E"], 0.5)) + 1e-6)
     assert 0 < low.n_unreachable < 300
     assert np.isinf(low.intervals(0.95)["total_flops"][1])
+
+
+def test_inference_sweep_saves_compute_and_overtrains_more_as_demand_grows(testbed):
+    from scalinglib.planning import inference_sweep
+
+    cb = bootstrap_config(testbed, default_config("rpj"), n_boot=50, seed=0, method="residual")
+    s = inference_sweep(cb, [0.0, 1e11, 1e13], target_loss=2.9)
+    assert s["saving"].iloc[0] == pytest.approx(0.0, abs=1e-9)
+    assert (np.diff(s["M"]) > 0).all() and (np.diff(s["saving"]) > 0).all()
+    assert (s["saving"] < 1).all()
+    e = inference_sweep(cb, [1e12], target_err=0.5)
+    assert e["M"].iloc[0] > s["M"].iloc[0]
+
+
+def test_compute_optimal_band_brackets_the_point_allocation(testbed):
+    from scalinglib.planning import compute_optimal_band
+
+    cb = bootstrap_config(testbed, default_config("rpj"), n_boot=100, seed=0, method="residual")
+    band = compute_optimal_band(cb, [1e20, 1e22], level=0.9)
+    assert (band["N_low"] <= band["N"]).all() and (band["N"] <= band["N_high"]).all()
+    assert (band["D_low"] <= band["D"]).all() and (band["D"] <= band["D_high"]).all()
+    np.testing.assert_allclose(6 * band["N"] * band["D"], band["C"], rtol=1e-12)
+    law = cb.fitted.loss_law
+    Ms = band["M"].iloc[0]
+    # M* minimises the loss at fixed compute
+    assert law.predict(1e21, Ms) < min(law.predict(1e21, Ms * 1.1), law.predict(1e21, Ms / 1.1))
+
+
+def test_optimal_multiplier_by_runs_matches_the_point_fits_and_brackets_them(testbed):
+    from scalinglib.planning import optimal_multiplier_by_runs
+    from scalinglib.fit import FitWarning
+
+    from scalinglib.overtraining import shared_floor
+
+    t = optimal_multiplier_by_runs(testbed, datasets=("rpj",), n_boot=200, seed=0).set_index("runs")
+    assert list(t["n_runs"]) == [5, 24, 32]
+    # all small runs: the fit of chapter 2 (overtraining.shared_floor)
+    assert t.loc["small models, all M", "M_star"] == pytest.approx(shared_floor(testbed, "rpj").law.optimal_multiplier(), rel=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        from scalinglib.paper import fit_config
+
+        assert t.loc["default configuration", "M_star"] == pytest.approx(
+            fit_config(testbed, default_config("rpj")).loss_law.optimal_multiplier(), rel=1e-9
+        )
+    assert (t["M_low"] <= t["M_star"]).all() and (t["M_star"] <= t["M_high"]).all()
+    # the M >= 20 fit puts its optimum below every run it was fitted on
+    assert t.loc["small models, M >= 20", "M_star"] < t.loc["small models, M >= 20", "M_min"]
+
+
+def test_optimal_multiplier_by_runs_reproduces_the_interval_of_the_joint_bootstrap_of_the_same_fit(testbed):
+    from scalinglib.paper import small_run_config
+    from scalinglib.planning import compute_optimal_band, optimal_multiplier_by_runs
+    from scalinglib.uncertainty import bootstrap_laws
+
+    # chapter 12 quotes one interval for M* of the all-runs RedPajama law in its text and its Table 2
+    t = optimal_multiplier_by_runs(testbed, datasets=("rpj",), n_boot=200, seed=5).set_index("runs")
+    joint = bootstrap_laws(testbed, small_run_config(testbed, "rpj"), n_boot=200, seed=5)
+    band = compute_optimal_band(joint.loss, [1.0], level=0.9).iloc[0]
+    row = t.loc["small models, all M"]
+    assert (row["M_low"], row["M_star"], row["M_high"]) == pytest.approx((band["M_low"], band["M"], band["M_high"]), rel=1e-12)
+    # a different seed draws different replicates
+    other = optimal_multiplier_by_runs(testbed, datasets=("rpj",), n_boot=200, seed=6).set_index("runs")
+    assert other.loc["small models, all M", "M_low"] != row["M_low"]

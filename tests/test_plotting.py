@@ -32,3 +32,17 @@ def test_every_token_multiplier_has_its_own_clearly_distinct_colour():
     assert np.linalg.norm(np.diff(rgb, axis=0), axis=1).min() > 0.25
     # the nearest testbed value decides the colour of an intermediate M
     assert pl.m_color(27.0) == pl.M_COLORS[20] and pl.m_color(30.0) == pl.M_COLORS[40]
+
+
+def test_glue_hands_numpy_scalars_to_myst_nb_as_plain_python_numbers(monkeypatch):
+    import myst_nb
+
+    from scalinglib.plotting import glue
+
+    seen = []
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: seen.append((name, value, display)))
+    glue("x", np.float64(0.25))
+    glue("n", np.int64(3), display=True)
+    glue("s", "text")
+    assert seen == [("x", 0.25, False), ("n", 3, True), ("s", "text", False)]
+    assert type(seen[0][1]) is float and type(seen[1][1]) is int

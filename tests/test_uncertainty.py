@@ -220,3 +220,26 @@ def test_huber_log_residual_replicates_of_the_testbed_loss_law_equal_multistart_
         warm = float(np.sum(huber(np.log(law.predict(C, M)) - np.log(Y[b]), 1e-3)))
         assert warm <= ref.objective_value * (1 + 1e-6)
         assert law.predict(7.96e21, 640.0) == pytest.approx(float(ref.law.predict(7.96e21, 640.0)), rel=1e-4)
+
+
+def test_interval_table_has_one_row_per_method_and_parameter(testbed):
+    from scalinglib.uncertainty import interval_table
+
+    cb = bootstrap_config(testbed, default_config("rpj"), n_boot=50, seed=0, method="residual")
+    t = interval_table({"residual": cb.loss}, level=0.9)
+    assert list(t["parameter"]) == ["E", "a", "b", "eta"]
+    assert (t["low"] <= t["high"]).all()
+
+
+def test_bootstrap_laws_uses_one_scheme_per_law_and_is_reproducible(testbed):
+    from scalinglib.paper import small_run_config
+    from scalinglib.uncertainty import bootstrap_laws
+
+    cfg = small_run_config(testbed, "rpj")
+    a = bootstrap_laws(testbed, cfg, n_boot=40, seed=3)
+    b = bootstrap_laws(testbed, cfg, n_boot=40, seed=3)
+    assert a.loss.method == "pairs" and a.error.method == "residual"
+    np.testing.assert_array_equal(a.loss.samples["eta"], b.loss.samples["eta"])
+    np.testing.assert_array_equal(a.error.samples["gamma"], b.error.samples["gamma"])
+    assert a.fitted.loss_fit.n_points == 32
+    assert set(a.target_intervals(0.9)["model"]) == {"open_lm_1b", "open_lm_7b"}

@@ -9,16 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from sphinx.application import Sphinx
+from static_paths import add_static_dir  # book/_ext is on sys.path (local_extensions)
 
 STATIC = Path(__file__).resolve().parent / "static"
 CSS_NAME = "book.css"
 
 
 def on_builder_inited(app: Sphinx) -> None:
-    static = list(app.config.html_static_path)
-    if str(STATIC) not in static:
-        static.append(str(STATIC))
-    app.config.html_static_path = static
+    add_static_dir(app, STATIC)
 
 
 def setup(app: Sphinx) -> dict:

@@ -43,6 +43,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
+from static_paths import add_static_dir  # book/_ext is on sys.path (local_extensions)
 
 logger = logging.getLogger(__name__)
 
@@ -161,10 +162,7 @@ def on_builder_inited(app: Sphinx) -> None:
     css = stage / CSS_NAME
     if not css.is_file() or css.read_text() != CSS:
         css.write_text(CSS)
-    static = list(app.config.html_static_path)
-    if str(stage) not in static:
-        static.append(str(stage))
-    app.config.html_static_path = static
+    add_static_dir(app, stage)
 
 
 def _thebe_enabled(app: Sphinx) -> bool:

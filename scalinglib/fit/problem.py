@@ -1,0 +1,191 @@
+r"""What a law declares to be fitted: its nonlinear exponents, its linear basis, its box.
+
+Every law of the library is linear in all its parameters but its exponents:
+
+.. math:: f(x; c, e) = c_0 + \sum_j c_j\, s_j\, e^{e_{k_j} u_j(x)}, \qquad c_j \ge 0,
+
+with a free intercept :math:`c_0` (E or epsilon), non-negative coefficients
+:math:`c_j`, column signs :math:`s_j` and exponents :math:`e_k` searched on a box:
+
+* over-training  L = E + a (M/C)^eta + b (1/(MC))^eta: u = ln M - ln C, -(ln M + ln C)
+* Chinchilla     L = E + A N^-alpha + B D^-beta:       u = -ln N (alpha), -ln D (beta)
+* compute        L = E + lambda C^-eta:                u = -ln C
+* error          Err = epsilon - k exp(-gamma L):      u = -L, s = -1
+
+A :class:`LawSpec` states this once per law (inputs, exponents, names of the
+coefficients, the columns ``(k_j, u_j, s_j)`` as a function of the inputs, the
+default search box and the starts of a Huber fit); :func:`problem` turns a spec and
+data into a :class:`_Problem`, which is all the fitting core sees.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
+
+Law = ChinchillaLaw | OvertrainingLaw | ComputeLaw | ErrorLaw
+
+#: Search boxes of the exponents (lower, upper, grid points) for the least-squares fits.
+SEARCH_BOXES: dict[str, dict[str, tuple[float, float, int]]] = {
+    "overtraining": {"eta": (1e-3, 1.5, 1500)},
+    "compute": {"eta": (1e-3, 1.5, 1500)},
+    "error": {"gamma": (1e-3, 20.0, 2000)},
+    "chinchilla": {"alpha": (1e-2, 1.5, 150), "beta": (1e-2, 1.5, 150)},
+}
+
+#: A column of a VP problem: (index of its exponent, u, sign) for column = sign * exp(e u).
+Term = tuple[int, np.ndarray, float]
+
+
+@dataclass(frozen=True)
+class LawSpec:
+    """One law as the fitting core sees it.
+
+    Attributes
+    ----------
+    kind
+        ``"overtraining"``, ``"compute"``, ``"error"`` or ``"chinchilla"``.
+    law
+        The law class; ``law(intercept, *coefficients, *exponents)`` builds one.
+    inputs
+        Names of the inputs, e.g. ``("C", "M")``.
+    exponents
+        Names of the nonlinear parameters (keys of the search box).
+    linear
+        Names of the non-negative coefficients, as the fit's notes call them.
+    terms
+        The linear basis: inputs (in the order of ``inputs``) -> columns (k, u, sign).
+    starts
+        Axes of the grid of starting points of a Huber fit (intercept first).
+    """
+
+    kind: str
+    law: type
+    inputs: tuple[str, ...]
+    exponents: tuple[str, ...]
+    linear: tuple[str, ...]
+    terms: Callable[..., tuple[Term, ...]]
+    starts: tuple[tuple[float, ...], ...]
+
+    @property
+    def box(self) -> dict[str, tuple[float, float, int]]:
+        return SEARCH_BOXES[self.kind]
+
+    @property
+    def n_params(self) -> int:
+        return 1 + len(self.linear) + len(self.exponents)
+
+    def law_from(self, exps: np.ndarray, coef: np.ndarray) -> Law:
+        """The law with coefficients ``coef`` (intercept first) and exponents ``exps``."""
+        return self.law(*[float(v) for v in coef], *[float(v) for v in exps])
+
+    def predict(self, law: Law, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        return law.predict(*[inputs[k] for k in self.inputs])
+
+    def default_starts(self) -> np.ndarray:
+        """The grid of starting points (n_starts, n_params) in the natural parametrisation."""
+        return np.array(list(itertools.product(*self.starts)), dtype=float)
+
+
+def _overtraining_terms(C, M):
+    # L = E + a exp(eta (log M - log C)) + b exp(-eta (log M + log C))
+    lc, lm = np.log(C), np.log(M)
+    return ((0, lm - lc, 1.0), (0, -(lm + lc), 1.0))
+
+
+_EXP = np.exp([0.0, 5.0, 10.0, 15.0, 20.0, 25.0])
+
+SPECS: dict[str, LawSpec] = {
+    "overtraining": LawSpec(
+        "overtraining", OvertrainingLaw, ("C", "M"), ("eta",), ("a", "b"), _overtraining_terms,
+        ((0.5, 1.0, 2.0), (1.0, 10.0, 100.0), (1.0, 10.0, 100.0), (0.05, 0.1, 0.2, 0.4)),
+    ),
+    "compute": LawSpec(
+        "compute", ComputeLaw, ("C",), ("eta",), ("lambda",), lambda C: ((0, -np.log(C), 1.0),),
+        ((0.5, 1.0, 2.0), (1.0, 10.0, 100.0, 1000.0), (0.05, 0.1, 0.2, 0.4)),
+    ),
+    "error": LawSpec(
+        "error", ErrorLaw, ("L",), ("gamma",), ("k",), lambda L: ((0, -np.asarray(L, dtype=float), -1.0),),
+        ((0.5, 0.75, 1.0), (0.1, 1.0, 10.0), (0.5, 1.0, 2.0, 4.0)),
+    ),
+    # Hoffmann et al.'s Approach-3 grid, thinned: E, A, B, alpha, beta
+    "chinchilla": LawSpec(
+        "chinchilla", ChinchillaLaw, ("N", "D"), ("alpha", "beta"), ("A", "B"),
+        lambda N, D: ((0, -np.log(N), 1.0), (1, -np.log(D), 1.0)),
+        (tuple(np.exp([-1.0, 0.0, 1.0])), tuple(_EXP), tuple(_EXP), (0.0, 0.5, 1.0, 1.5, 2.0), (0.0, 0.5, 1.0, 1.5, 2.0)),
+    ),
+}
+
+#: Number of parameters of each law (the least number of points a fit needs).
+N_PARAMS = {k: s.n_params for k, s in SPECS.items()}
+
+_KINDS = {s.law: k for k, s in SPECS.items()}
+
+
+def spec_of(law: Law) -> LawSpec:
+    """The spec of a law object."""
+    kind = _KINDS.get(type(law))
+    if kind is None:
+        raise TypeError(f"expected one of {[c.__name__ for c in _KINDS]}, got {type(law).__name__}")
+    return SPECS[kind]
+
+
+def _columns(terms: tuple[Term, ...], E: np.ndarray) -> list[np.ndarray]:
+    """Columns sign_j exp(E[:, k_j] u_j), each (G, n), for exponents E (G, q)."""
+    return [s * np.exp(E[:, k, None] * u[None, :]) for k, u, s in terms]
+
+
+def _scaled_columns(terms: tuple[Term, ...], E: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The columns, transposed to (n, G), divided by their largest absolute value, and those values.
+
+    max_i |sign exp(e u_i)| = exp(e max u) for e >= 0 and exp(e min u) otherwise, so
+    the scaled column is sign exp(e (u - u_ref)) with entries in [-1, 1].
+    """
+    cols, scales = [], []
+    for k, u, s in terms:
+        e = E[:, k]
+        ref = np.where(e >= 0, u.max(), u.min())
+        cols.append(s * np.exp((u[:, None] - ref) * e))
+        scales.append(np.exp(e * ref))
+    return cols, scales
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """A variable-projection problem: a law's columns on data, observations y and a box.
+
+    Every law here has power columns, column_j = sign_j exp(e_{k_j} u_j) (``terms``);
+    :meth:`features` stacks them as (G, n, p) for exponents (G, q).
+    """
+
+    name: str
+    exps: tuple[str, ...]
+    y: np.ndarray
+    box: dict[str, tuple[float, float, int]]
+    terms: tuple[Term, ...] = ()
+
+    def features(self, E) -> np.ndarray:
+        """Columns (G, n, p) at exponents E (G, q)."""
+        return np.stack(_columns(self.terms, np.asarray(E, dtype=float)), axis=-1)
+
+    @property
+    def spec(self) -> LawSpec:
+        return SPECS[self.name]
+
+    @property
+    def separable(self) -> bool:
+        """One exponent per column (then the grid is a tensor product of per-axis moments)."""
+        return len(self.exps) == len(self.terms) and sorted(k for k, _, _ in self.terms) == list(range(len(self.exps)))
+
+
+def problem(kind: str, inputs: dict[str, np.ndarray], y: np.ndarray, box=None) -> _Problem:
+    """The VP problem of law ``kind`` on points ``inputs`` (by name) with observations ``y``."""
+    spec = SPECS[kind]
+    terms = spec.terms(*[inputs[k] for k in spec.inputs])
+    return _Problem(kind, spec.exponents, y, box or spec.box, terms)
+
