@@ -2,7 +2,8 @@
 
 Modules, each owning one idea:
 
-- :mod:`~scalinglib.data`: the testbed and the external Chinchilla runs, hash-verified;
+- :mod:`~scalinglib.data`: the testbed, the external Chinchilla runs and two other labs'
+  released runs (Sardana et al.; the OLMo ladder), hash-verified;
 - :mod:`~scalinglib.laws`: the laws as immutable objects;
 - :mod:`~scalinglib.fit`: exact fits (variable projection) and the Huber-log objective;
 - :mod:`~scalinglib.paper`: the paper's configurations and headline predictions;
@@ -12,12 +13,21 @@ Modules, each owning one idea:
 - :mod:`~scalinglib.uncertainty`: bootstrap intervals, propagated through both laws;
 - :mod:`~scalinglib.backtest`: calibration and law comparison across the testbed;
 - :mod:`~scalinglib.planning`: compute-optimal and inference-aware plans;
+- :mod:`~scalinglib.otherlabs`: the paper's recipe applied to the other labs' runs;
 - :mod:`~scalinglib.userdata`: a user's own runs from a CSV;
 - :mod:`~scalinglib.plotting`: the book's figure style;
 - :mod:`~scalinglib.cli`: the ``scalinglib`` command.
 """
 
-from .data import DataError, load_hyperparameter_search, load_task_metadata, load_testbed, long_form
+from .data import (
+    DataError,
+    load_hyperparameter_search,
+    load_ladder,
+    load_sardana,
+    load_task_metadata,
+    load_testbed,
+    long_form,
+)
 from .fit import (
     FitError,
     FitResult,
@@ -49,6 +59,8 @@ __all__ = [
     "load_testbed",
     "load_task_metadata",
     "load_hyperparameter_search",
+    "load_sardana",
+    "load_ladder",
     "long_form",
     "fit_overtraining",
     "fit_chinchilla",
