@@ -75,7 +75,7 @@ def recipe(df: pd.DataFrame, error_runs: str = "paper", loss_runs: str = "paper"
     error_runs
         ``"paper"``: the error law on the five loss-law runs (as the paper, less its
         extra run, which is a target here); ``"small"``: on every run of the four
-        smallest sizes.
+        smallest sizes that is not a target.
     loss_runs
         ``"paper"``: the default configuration's five runs; ``"small"``: every run of
         the four smallest sizes (all their multipliers; a variant, not the paper's recipe).
@@ -84,18 +84,6 @@ def recipe(df: pd.DataFrame, error_runs: str = "paper", loss_runs: str = "paper"
     if lab not in _SMALL:
         raise ValueError(f"unknown lab {lab!r}; expected one of {sorted(_SMALL)}")
     d = lab_table(df)
-    sm = d[d["model"].isin(_SMALL[lab])]
-    small = tuple(Run(m, float(M)) for m, M in zip(sm["model"], sm["M"]))
-    default = tuple(find_run(d, m, 20.0) for m in _SMALL[lab]) + (find_run(d, _SMALL[lab][0], _OVERTRAINED[lab]),)
-    if loss_runs not in ("paper", "small"):
-        raise ValueError(f"loss_runs must be 'paper' or 'small', got {loss_runs!r}")
-    fit_runs = default if loss_runs == "paper" else small
-    if error_runs == "paper":
-        err = default
-    elif error_runs == "small":
-        err = small
-    else:
-        raise ValueError(f"error_runs must be 'paper' or 'small', got {error_runs!r}")
     if lab == "sardana":
         targets: Sequence[Run] = tuple(Run("2.5B", float(M)) for M in d.loc[d["model"] == "2.5B", "M"]) + (
             find_run(d, "6B", 20.0),
@@ -106,6 +94,18 @@ def recipe(df: pd.DataFrame, error_runs: str = "paper", loss_runs: str = "paper"
         targets = tuple(Run("3B", float(M)) for M in d.loc[d["model"] == "3B", "M"]) + tuple(
             Run(m, float(d.loc[d["model"] == m, "M"].iloc[0])) for m in ("7B", "13B")
         )
+    sm = d[d["model"].isin(_SMALL[lab])]
+    small = tuple(r for r in (Run(m, float(M)) for m, M in zip(sm["model"], sm["M"])) if r not in targets)
+    default = tuple(find_run(d, m, 20.0) for m in _SMALL[lab]) + (find_run(d, _SMALL[lab][0], _OVERTRAINED[lab]),)
+    if loss_runs not in ("paper", "small"):
+        raise ValueError(f"loss_runs must be 'paper' or 'small', got {loss_runs!r}")
+    fit_runs = default if loss_runs == "paper" else small
+    if error_runs == "paper":
+        err = default
+    elif error_runs == "small":
+        err = small
+    else:
+        raise ValueError(f"error_runs must be 'paper' or 'small', got {error_runs!r}")
     return Config(lab, fit_runs, err, tuple(targets), eval_set=_EVAL[lab], downstream=_DOWNSTREAM[lab])
 
 
