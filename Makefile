@@ -15,7 +15,9 @@
 # SCALINGLIB_DATA (the testbed's exp_data directory) is taken from the
 # environment; if unset, ../shared/testbed/exp_data next to this repository is
 # used when it exists, otherwise the library downloads the data into its cache.
-# SCALINGLIB_EXTERNAL (the Chinchilla points) defaults to ../shared/external likewise.
+# SCALINGLIB_EXTERNAL (the Chinchilla points) defaults to ../shared/external likewise,
+# SCALINGLIB_SARDANA to ../shared/sardana and SCALINGLIB_LADDER to
+# ../shared/olmo-ladder/ladder-runs.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -42,6 +44,20 @@ ifeq ($(strip $(SCALINGLIB_EXTERNAL)),)
   endif
 endif
 
+# And for the other labs' runs (SCALINGLIB_SARDANA, SCALINGLIB_LADDER).
+DEFAULT_SARDANA := $(abspath $(ROOT)/../shared/sardana)
+ifeq ($(strip $(SCALINGLIB_SARDANA)),)
+  ifneq ($(wildcard $(DEFAULT_SARDANA)/trainingresults.csv),)
+    export SCALINGLIB_SARDANA := $(DEFAULT_SARDANA)
+  endif
+endif
+DEFAULT_LADDER := $(abspath $(ROOT)/../shared/olmo-ladder/ladder-runs)
+ifeq ($(strip $(SCALINGLIB_LADDER)),)
+  ifneq ($(wildcard $(DEFAULT_LADDER)/3B-10xC.csv),)
+    export SCALINGLIB_LADDER := $(DEFAULT_LADDER)
+  endif
+endif
+
 # Run kernels (myst-nb, nbval) with the project's interpreter, whatever
 # kernelspecs the user has installed elsewhere.
 RUN_ENV := PATH="$(VENV)/bin:$$PATH" JUPYTER_PATH="$(VENV)/share/jupyter" \
@@ -65,7 +81,7 @@ $(STAMP): $(ROOT)/pyproject.toml
 book: venv
 	@cd "$(ROOT)"; \
 	key=$$( { find scalinglib -type f ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum; \
-	          echo "data=$${SCALINGLIB_DATA:-} external=$${SCALINGLIB_EXTERNAL:-}"; } | sha256sum | cut -d' ' -f1 ); \
+	          echo "data=$${SCALINGLIB_DATA:-} external=$${SCALINGLIB_EXTERNAL:-} sardana=$${SCALINGLIB_SARDANA:-} ladder=$${SCALINGLIB_LADDER:-}"; } | sha256sum | cut -d' ' -f1 ); \
 	if [ "$$(cat "$(BUILD)/.scalinglib-cache-key" 2>/dev/null)" != "$$key" ]; then \
 	  echo "Library or data changed: clearing the notebook cache"; \
 	  rm -rf "$(BUILD)/.jupyter_cache" "$(BUILD)/.doctrees" "$(BUILD)/html"; \

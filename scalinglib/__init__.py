@@ -2,7 +2,8 @@
 
 Modules, each owning one idea:
 
-- :mod:`~scalinglib.data`: the testbed and the external Chinchilla runs, hash-verified;
+- :mod:`~scalinglib.data`: the testbed, the external Chinchilla runs and two other labs'
+  released runs (Sardana et al.; the OLMo ladder), hash-verified;
 - :mod:`~scalinglib.laws`: the laws as immutable objects;
 - :mod:`~scalinglib.fit`: exact fits (variable projection) and the Huber-log objective;
 - :mod:`~scalinglib.paper`: the paper's configurations and headline predictions;
@@ -12,6 +13,7 @@ Modules, each owning one idea:
 - :mod:`~scalinglib.uncertainty`: bootstrap intervals, propagated through both laws;
 - :mod:`~scalinglib.backtest`: calibration and law comparison across the testbed;
 - :mod:`~scalinglib.planning`: compute-optimal and inference-aware plans;
+- :mod:`~scalinglib.otherlabs`: the paper's recipe applied to the other labs' runs;
 - :mod:`~scalinglib.userdata`: a user's own runs from a CSV;
 - :mod:`~scalinglib.plotting`: the book's figure style;
 - :mod:`~scalinglib.cli`: the ``scalinglib`` command.
@@ -27,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 _LAZY: dict[str, str] = {
     "DataError": "data",
     "load_hyperparameter_search": "data",
+    "load_ladder": "data",
+    "load_sardana": "data",
     "load_task_metadata": "data",
     "load_testbed": "data",
     "long_form": "data",
@@ -61,12 +65,20 @@ _LAZY: dict[str, str] = {
 
 #: Submodules reachable as attributes (``scalinglib.fit``), as when they were imported eagerly.
 _SUBMODULES = frozenset(
-    {"backtest", "catalog", "chinchilla", "cli", "data", "evaluation", "fit", "laws", "overtraining",
+    {"backtest", "catalog", "chinchilla", "cli", "data", "evaluation", "fit", "laws", "otherlabs", "overtraining",
      "paper", "planning", "plotting", "uncertainty", "userdata"}
 )
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
-    from .data import DataError, load_hyperparameter_search, load_task_metadata, load_testbed, long_form
+    from .data import (
+        DataError,
+        load_hyperparameter_search,
+        load_ladder,
+        load_sardana,
+        load_task_metadata,
+        load_testbed,
+        long_form,
+    )
     from .fit import (
         FitError,
         FitResult,
@@ -114,6 +126,8 @@ __all__ = [
     "load_task_metadata",
     "load_hyperparameter_search",
     "long_form",
+    "load_sardana",
+    "load_ladder",
     "fit_overtraining",
     "fit_chinchilla",
     "fit_compute",
