@@ -384,7 +384,7 @@ def test_exercises_render_and_solutions_open_on_click(server, browser):
             body = sol.locator(":scope > :not(.admonition-title)").first
             assert "toggle-hidden" in (sol.get_attribute("class") or ""), f"solution {i} not folded"
             assert not body.is_visible(), f"solution {i} is visible before a click"
-            sol.locator(":scope > .admonition-title").click()
+            sol.locator(":scope > .admonition-title button.toggle-button").click()
             body.wait_for(state="visible", timeout=5000)
             assert "toggle-hidden" not in (sol.get_attribute("class") or "")
             if sol.locator(".cell_output").count():  # a gated solution: its code ran at build time

@@ -131,7 +131,9 @@ def test_built_chapter_shows_objectives_exercises_and_takeaways(path):
     if not page.is_file():
         pytest.fail(f"{page} is missing: run `make book` first")
     html = page.read_text(encoding="utf-8")
-    assert html.count("learning-objectives") >= 1 and html.count("key-takeaways") >= 1
-    assert html.index("learning-objectives") < html.index("exercise") < html.rindex("key-takeaways")
+    objectives = html.index('learning-objectives admonition')
+    first_exercise = html.index('class="exercise admonition')
+    takeaways = html.index('key-takeaways admonition')
+    assert objectives < first_exercise < takeaways
     assert len(re.findall(r'class="[^"]*\bexercise admonition', html)) >= 2
     assert len(re.findall(r'class="[^"]*\bsolution\b[^"]*\bdropdown', html)) >= 2
