@@ -68,6 +68,8 @@ def test_chapter_has_two_exercises_each_solved_one_by_executable_code(path):
         end = next(j for j in range(i, len(text)) if "{solution-end}" in text[j])
         code = [_src(c) for c in cells[i:end] if c["cell_type"] == "code"]
         assert code and any("assert " in s for s in code), f"solution at cell {i}: no asserting code"
+        long = [line for s in code for line in s.splitlines() if len(line) > 78]
+        assert not long, f"solution at cell {i}: code wider than the page (78 columns): {long}"
     # every solution folds
     for i, t in enumerate(text):
         if re.search(r"\{solution(?:-start)?\}", t):
