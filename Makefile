@@ -109,3 +109,10 @@ clean:
 
 distclean: clean
 	rm -rf "$(VENV)" "$(ROOT)"/*.egg-info
+
+# make student: copies of the notebooks with the exercise solutions removed, in
+# _build/student (for a course: hand these out, keep the book's solutions for
+# later).  Needs only Python's standard library; see tools/strip_solutions.py.
+.PHONY: student
+student:
+	cd "$(ROOT)" && $(PYTHON) tools/strip_solutions.py notebooks "$(BUILD)/student"
