@@ -12,6 +12,7 @@ Modules, each owning one idea:
 - :mod:`~scalinglib.uncertainty`: bootstrap intervals, propagated through both laws;
 - :mod:`~scalinglib.backtest`: calibration and law comparison across the testbed;
 - :mod:`~scalinglib.planning`: compute-optimal and inference-aware plans;
+- :mod:`~scalinglib.recipe`: the runs that predict a target and the runs that choose N and D;
 - :mod:`~scalinglib.userdata`: a user's own runs from a CSV;
 - :mod:`~scalinglib.plotting`: the book's figure style;
 - :mod:`~scalinglib.cli`: the ``scalinglib`` command.
@@ -32,6 +33,7 @@ from .fit import (
 from .laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
 from .paper import default_config, fit_config, headline_table, predict_targets, reproduce
 from .planning import PlanError, compute_optimal, plan_for_error, plan_for_loss
+from .recipe import choose_config, predict_config
 from .uncertainty import bootstrap, bootstrap_config
 from .userdata import UserDataError, load_runs, read_runs
 
@@ -65,6 +67,8 @@ __all__ = [
     "compute_optimal",
     "plan_for_loss",
     "plan_for_error",
+    "predict_config",
+    "choose_config",
     "bootstrap",
     "bootstrap_config",
     "UserDataError",
