@@ -14,6 +14,7 @@ Modules, each owning one idea:
 - :mod:`~scalinglib.backtest`: calibration and law comparison across the testbed;
 - :mod:`~scalinglib.planning`: compute-optimal and inference-aware plans;
 - :mod:`~scalinglib.otherlabs`: the paper's recipe applied to the other labs' runs;
+- :mod:`~scalinglib.recipe`: the runs that predict a target and the runs that choose N and D;
 - :mod:`~scalinglib.userdata`: a user's own runs from a CSV;
 - :mod:`~scalinglib.plotting`: the book's figure style;
 - :mod:`~scalinglib.cli`: the ``scalinglib`` command.
@@ -56,6 +57,8 @@ _LAZY: dict[str, str] = {
     "compute_optimal": "planning",
     "plan_for_error": "planning",
     "plan_for_loss": "planning",
+    "choose_config": "recipe",
+    "predict_config": "recipe",
     "bootstrap": "uncertainty",
     "bootstrap_config": "uncertainty",
     "UserDataError": "userdata",
@@ -66,7 +69,7 @@ _LAZY: dict[str, str] = {
 #: Submodules reachable as attributes (``scalinglib.fit``), as when they were imported eagerly.
 _SUBMODULES = frozenset(
     {"backtest", "catalog", "chinchilla", "cli", "data", "evaluation", "fit", "laws", "otherlabs", "overtraining",
-     "paper", "planning", "plotting", "uncertainty", "userdata"}
+     "paper", "planning", "plotting", "recipe", "uncertainty", "userdata"}
 )
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
@@ -93,6 +96,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
     from .laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
     from .paper import default_config, fit_config, headline_table, predict_targets, reproduce
     from .planning import PlanError, compute_optimal, plan_for_error, plan_for_loss
+    from .recipe import choose_config, predict_config
     from .uncertainty import bootstrap, bootstrap_config
     from .userdata import UserDataError, load_runs, read_runs
 
@@ -143,6 +147,8 @@ __all__ = [
     "compute_optimal",
     "plan_for_loss",
     "plan_for_error",
+    "predict_config",
+    "choose_config",
     "bootstrap",
     "bootstrap_config",
     "UserDataError",

@@ -96,8 +96,11 @@ COMMANDS: dict[str, dict[str, str]] = {
         description=(
             "Choose the model size N and training tokens D that reach a target loss (or downstream "
             "error) with the fewest training FLOPs 6ND plus inference FLOPs 2NT (Sardana et al. 2023). "
-            "The law is the paper's default configuration fitted on a testbed training set "
-            "(--dataset), or a law fitted on your own runs (--csv with --law)."
+            "With --dataset the loss law is fitted on every small-model run of that testbed training set "
+            "(M = 5 to 640, the runs that choose N and D: scalinglib.recipe.choose_config) and the error "
+            "law on the paper's default configuration. With --csv (and --law) the loss law is fitted on your "
+            "runs; an error target (--target-err) also fits the error law to runs with loss and error columns: "
+            "those of --err-csv, else the --csv rows, which then need an error column (--err-col)."
         ),
         json="print one JSON object instead of text",
         intervals="add percentile intervals of N, D, M and FLOPs (the plan under each replicate's laws)",
@@ -468,20 +471,24 @@ def _bootstrap_fit(args: argparse.Namespace, result: FitResult, runs: UserRuns):
 
 
 def _add_plan_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = _add_command(sub, "plan", _cmd_plan, err_col="err")  # a plan reads no error column
+    p = _add_command(sub, "plan", _cmd_plan)
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--dataset", choices=("c4_original", "rpj", "rw_original"), help="fit the default configuration of this training set")
+    src.add_argument("--dataset", choices=("c4_original", "rpj", "rw_original"), help="plan with the laws of this training set (see above)")
     src.add_argument("--csv", metavar="FILE", help="fit your own runs (columns as for `scalinglib fit`)")
     tgt = p.add_mutually_exclusive_group(required=True)
     tgt.add_argument("--target-loss", type=float, metavar="L", help="the loss to reach")
-    tgt.add_argument("--target-err", type=float, metavar="E", help="the average top-1 error to reach (with --dataset)")
+    tgt.add_argument("--target-err", type=float, metavar="E",
+                     help="the average top-1 error to reach (with --csv: needs an error column or --err-csv)")
     p.add_argument("--downstream", choices=("avg", "avg_subset"), default="avg_subset",
                    help="error split for --target-err: avg (46 tasks) or avg_subset (17 tasks, default)")
     p.add_argument("--inference-tokens", type=float, default=0.0, metavar="T", help="tokens to be served at inference (default 0)")
     p.add_argument("--law", choices=("overtraining", "chinchilla"), default=None, help="law to fit to --csv")
     p.add_argument("--objective", default="lsq", choices=tuple(OBJECTIVES), help="objective of the --csv fit (default lsq)")
     _add_testbed_options(p)
-    _add_column_options(p, "column names (with --csv)", _COLUMN_OPTIONS[:-1])  # a plan reads no error column
+    p.add_argument("--err-csv", metavar="FILE", default=None,
+                   help="with --csv and --target-err: runs with loss and error columns for the error law "
+                        "(default: the --csv file, which then needs an error column)")
+    _add_column_options(p, "column names (with --csv)", _COLUMN_OPTIONS)
     return p
 
 
@@ -490,27 +497,36 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     from .userdata import UserDataError
 
     boot = None  # the bootstrap of the law(s), with --bootstrap
+    if args.err_csv is not None and (args.csv is None or args.target_err is None):
+        raise UserDataError("--err-csv applies to --csv with --target-err")
     if args.csv is not None:
         if args.law is None:
             raise UserDataError("plan --csv needs --law overtraining or --law chinchilla")
-        if args.target_err is not None:
-            raise UserDataError("--target-err needs a downstream error law: use --dataset (a CSV fit has only a loss law)")
         runs = _load_fit_runs(args)
         result = _fit_runs(runs, args.objective)
         loss_law = result.law
         source = f"{args.law} law fitted ({args.objective}) to {runs.file}"
         error_law = None
+        if args.target_err is not None:  # the error law from the loss-and-error runs (--err-csv, else --csv)
+            from .userdata import load_error_runs
+
+            if args.bootstrap:
+                raise UserDataError("plan --csv --bootstrap gives intervals for a loss target only (--target-loss)")
+            err_runs = load_error_runs(args.csv, args.err_csv, loss_col=args.loss_col, err_col=args.err_col)
+            error_law = _fit_runs(err_runs, args.objective).law
+            source += f"; error law fitted to {err_runs.file}"
         if args.bootstrap:
             boot = _bootstrap_fit(args, result, runs)
     else:
         if args.law is not None:
-            raise UserDataError("--law applies to --csv; with --dataset the paper's default configuration is fitted")
-        from .paper import default_config, fit_config
+            raise UserDataError("--law applies to --csv; with --dataset the over-training law is fitted on the testbed's runs")
+        from .paper import fit_config
+        from .recipe import choose_config
 
         from .data import load_testbed
 
         df = load_testbed(args.data)
-        cfg = default_config(args.dataset, args.eval_set, args.downstream)
+        cfg = choose_config(df, args.dataset, args.eval_set, args.downstream)  # the runs that choose N and D
         if args.bootstrap:
             from .uncertainty import bootstrap_config
 
@@ -521,7 +537,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         else:
             fitted, _ = _run_capturing(lambda: fit_config(df, cfg))
         loss_law, error_law = fitted.loss_law, fitted.error_law
-        source = f"default configuration of {DATASET_LABELS.get(args.dataset, args.dataset)} (loss on {args.eval_set})"
+        source = (
+            f"{DATASET_LABELS.get(args.dataset, args.dataset)}: loss law on all small-model runs (loss on {args.eval_set}), "
+            "error law of the default configuration"
+        )
     try:
         if args.target_err is not None:
             plan = plan_for_error(error_law, loss_law, args.target_err, args.inference_tokens)

@@ -30,7 +30,6 @@ __all__ = [
     "Run",
     "Config",
     "default_config",
-    "small_run_config",
     "Prediction",
     "fit_config",
     "predict_targets",
@@ -96,24 +95,6 @@ def default_config(dataset: str, eval_set: str = DEFAULT_EVAL, downstream: str =
         eval_set=eval_set,
         downstream=downstream,
     )
-
-
-def small_run_config(df: pd.DataFrame, dataset: str, m_min: float = 0.0, eval_set: str = DEFAULT_EVAL, downstream: str = "avg_subset"):
-    r"""The paper's default configuration with the loss law fitted on all small-model runs.
-
-    Loss runs: every run of the four small models (:data:`scalinglib.paper.SMALL_MODELS`)
-    of ``dataset`` in ``df`` with :math:`M \ge` ``m_min``, ordered by model then M. Error
-    runs and targets are those of :func:`scalinglib.paper.default_config` (the error law
-    maps loss to error and does not depend on how the loss law was fitted).
-    """
-    base = default_config(dataset, eval_set, downstream)
-    d = df[(df["dataset"] == dataset) & df["model"].isin(SMALL_MODELS) & (df["M"] >= m_min)]
-    if d.empty:
-        raise ValueError(f"no small-model run of training set {dataset!r} with M >= {m_min:g}")
-    order = {m: i for i, m in enumerate(SMALL_MODELS)}
-    d = d.assign(_o=d["model"].map(order)).sort_values(["_o", "M"])
-    runs = tuple(Run(str(m), float(M)) for m, M in zip(d["model"], d["M"]))
-    return replace(base, loss_runs=runs)
 
 
 def select_runs(df: pd.DataFrame, dataset: str, runs: Sequence[Run]) -> pd.DataFrame:

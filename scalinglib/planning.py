@@ -488,15 +488,16 @@ def optimal_multiplier_by_runs(
     :func:`scalinglib.uncertainty.bootstrap_config` with the same ``seed``, so a row
     whose fit is the loss law of such a joint bootstrap reproduces its interval.
     """
-    from .paper import default_config, select_runs, small_run_config
+    from .paper import default_config, select_runs
+    from .recipe import choose_config
     from .uncertainty import loss_bootstrap_like_config
 
     rows = []
     for ds in datasets:
         choices = (
             ("default configuration", default_config(ds, eval_set), "residual"),
-            ("small models, M >= 20", small_run_config(df, ds, 20.0, eval_set), "pairs"),
-            ("small models, all M", small_run_config(df, ds, 0.0, eval_set), "pairs"),
+            ("small models, M >= 20", choose_config(df, ds, eval_set, m_min=20.0), "pairs"),
+            ("small models, all M", choose_config(df, ds, eval_set), "pairs"),
         )
         for label, cfg, method in choices:
             runs = select_runs(df, ds, cfg.loss_runs)

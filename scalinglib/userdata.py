@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["UserDataError", "UserRuns", "LAWS", "MIN_ROWS", "load_runs", "read_runs"]
+__all__ = ["UserDataError", "UserRuns", "LAWS", "MIN_ROWS", "load_runs", "load_error_runs", "read_runs"]
 
 #: The laws a CSV can be read for.
 LAWS: tuple[str, ...] = ("overtraining", "chinchilla", "compute", "error")
@@ -321,6 +321,48 @@ def load_runs(
         derivation=_DERIVATIONS[(law, layout)],
         lines=tuple(line for line, _ in rows),
     )
+
+
+def load_error_runs(
+    path: str | os.PathLike,
+    err_path: str | os.PathLike | None = None,
+    *,
+    loss_col: str = "loss",
+    err_col: str = "err",
+) -> UserRuns:
+    r"""Read the runs of the loss-to-error law :math:`Err(L) = \epsilon - k e^{-\gamma L}`.
+
+    A plan for an error target needs both laws: the loss law from the runs of ``path`` and
+    the error law from runs with a loss *and* a downstream error. Those are the rows of
+    ``err_path`` when given (e.g. the loss runs plus a larger run evaluated downstream, as
+    in the paper's default configuration), otherwise the rows of ``path`` itself, which then
+    needs an error column besides its loss column.
+
+    Parameters
+    ----------
+    path
+        The CSV of the loss runs.
+    err_path
+        A separate CSV of loss-and-error runs, or ``None`` to read ``path``.
+    loss_col, err_col
+        Names of the loss column and the downstream-error column.
+
+    Raises
+    ------
+    UserDataError
+        As :func:`load_runs`; a missing error column says both ways to supply one.
+    """
+    file = Path(err_path if err_path is not None else path)
+    try:
+        return load_runs(file, "error", loss_col=loss_col, err_col=err_col)
+    except UserDataError as exc:
+        if f"column {err_col!r} (err) not found" not in str(exc):
+            raise
+        raise UserDataError(
+            f"{exc}. An error target needs a downstream-error law: add a column {err_col!r} of top-1 error "
+            f"(a fraction in [0, 1]) to {file.name}, name your column with err_col (--err-col), or give "
+            "runs with loss and error columns in a second CSV (--err-csv)"
+        ) from None
 
 
 def read_runs(path: str | os.PathLike, law: str, **columns: str) -> dict[str, np.ndarray]:

@@ -43,3 +43,19 @@ def test_no_cell_of_a_chapter_prints_to_stderr_or_shows_a_traceback(stem):
     text = _page(stem)
     for marker in ("Traceback (most recent call last)", "output stderr"):
         assert marker not in text, f"chapter {stem} shows {marker!r} in its built page"
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+def test_every_image_of_a_chapter_has_alt_text_that_describes_it_not_its_file(stem):
+    text = _page(stem)
+    imgs = [t for t in re.findall(r"<img\b[^>]*>", text) if "_images/" in t]  # the chapter's figures
+    assert imgs, f"chapter {stem} has no figure image"
+    for tag in imgs:
+        alt = re.search(r'\balt="([^"]*)"', tag)
+        assert alt is not None, f"chapter {stem}: image without alt text: {tag}"
+        words = alt.group(1).strip()
+        looks_like_path = (" " not in words and re.search(r"[/\\.]", words)) or re.search(
+            r"\.(png|jpe?g|svg|gif)$|_images/", words
+        )
+        assert words and not looks_like_path, f"chapter {stem}: alt text {words!r} is a file path, not a description"
+        assert len(words.split()) >= 4, f"chapter {stem}: alt text {words!r} says too little"

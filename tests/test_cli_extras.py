@@ -7,8 +7,10 @@ import json
 import pytest
 
 from scalinglib.cli import main
+from scalinglib.fit import fit_error, fit_overtraining
 from scalinglib.paper import default_config, fit_config
 from scalinglib.planning import plan_for_error, plan_for_loss
+from scalinglib.recipe import choose_config
 
 PLAN_KEYS = ("N", "D", "M", "train_flops", "inference_flops", "total_flops")
 
@@ -76,7 +78,7 @@ def test_plan_dataset_json_matches_the_library(capsys, testbed, data_dir):
     assert code == 0, err
     payload = json.loads(out)
     assert set(PLAN_KEYS) <= set(payload)
-    fitted = fit_config(testbed, default_config("rpj"))
+    fitted = fit_config(testbed, choose_config(testbed, "rpj"))
     ref = plan_for_loss(fitted.loss_law, 2.4, 1e12)
     for k in PLAN_KEYS:
         assert payload[k] == pytest.approx(getattr(ref, k), rel=1e-9)
@@ -87,7 +89,7 @@ def test_plan_for_an_error_target_uses_the_chosen_split(capsys, testbed, data_di
         capsys, "plan", "--dataset", "c4_original", "--target-err", "0.62", "--downstream", "avg", "--json", "--data", str(data_dir)
     )
     assert code == 0, err
-    fitted = fit_config(testbed, default_config("c4_original", downstream="avg"))
+    fitted = fit_config(testbed, choose_config(testbed, "c4_original", downstream="avg"))
     ref = plan_for_error(fitted.error_law, fitted.loss_law, 0.62)
     assert json.loads(out)["total_flops"] == pytest.approx(ref.total_flops, rel=1e-9)
 
@@ -121,14 +123,78 @@ def test_plan_unreachable_or_bad_targets_exit_2_with_a_message(capsys, data_dir,
     assert message in err and out == ""
 
 
-def test_plan_csv_needs_a_law_and_cannot_take_an_error_target(capsys, runs_csv):
+def test_plan_csv_needs_a_law_and_exactly_one_source_and_target(capsys, runs_csv):
     code, _, err = _run(capsys, "plan", "--csv", str(runs_csv), "--target-loss", "2.3")
     assert code == 2 and "--law" in err
-    code, _, err = _run(capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-err", "0.5")
-    assert code == 2 and "--dataset" in err
-    # exactly one source and one target
     assert _run(capsys, "plan", "--target-loss", "2.3")[0] == 2
     assert _run(capsys, "plan", "--dataset", "rpj")[0] == 2
+
+
+@pytest.fixture
+def loss_err_csv(testbed, tmp_path):
+    """The small RedPajama runs with loss and 17-task error columns, as a user's CSV."""
+    d = testbed[(testbed["dataset"] == "rpj") & (testbed["N"] < 1e9)]
+    path = tmp_path / "runs_err.csv"
+    d[["N", "D", "loss_c4_val", "err_avg_subset"]].rename(
+        columns={"loss_c4_val": "loss", "err_avg_subset": "err"}
+    ).to_csv(path, index=False)
+    return path, d
+
+
+def test_plan_csv_with_an_error_column_plans_for_an_error_target_with_both_fitted_laws(capsys, loss_err_csv):
+    path, d = loss_err_csv
+    code, out, err = _run(capsys, "plan", "--csv", str(path), "--law", "overtraining", "--target-err", "0.5",
+                          "--inference-tokens", "1e12", "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    loss_law = fit_overtraining(d["C"].to_numpy(), d["M"].to_numpy(), d["loss_c4_val"].to_numpy()).law
+    error_law = fit_error(d["loss_c4_val"].to_numpy(), d["err_avg_subset"].to_numpy()).law
+    ref = plan_for_error(error_law, loss_law, 0.5, 1e12)
+    for k in PLAN_KEYS:
+        assert payload[k] == pytest.approx(getattr(ref, k), rel=1e-9), k
+    assert "error law fitted to" in payload["source"]
+
+
+def test_plan_csv_error_target_reads_the_error_law_from_err_csv(capsys, runs_csv, loss_err_csv, tmp_path):
+    path, d = loss_err_csv
+    renamed = tmp_path / "errors.csv"
+    d[["loss_c4_val", "err_avg_subset"]].rename(columns={"loss_c4_val": "loss", "err_avg_subset": "top1"}).to_csv(
+        renamed, index=False
+    )
+    argv = ("plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-err", "0.5", "--json")
+    code, out, err = _run(capsys, *argv, "--err-csv", str(renamed), "--err-col", "top1")
+    assert code == 0, err
+    code2, out2, _ = _run(capsys, "plan", "--csv", str(path), "--law", "overtraining", "--target-err", "0.5", "--json")
+    assert code2 == 0
+    assert json.loads(out)["N"] == pytest.approx(json.loads(out2)["N"], rel=1e-12)
+
+
+def test_plan_csv_error_target_without_an_error_column_says_how_to_supply_one(capsys, runs_csv, tmp_path):
+    code, out, err = _run(capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-err", "0.5")
+    assert code == 2 and out == ""
+    assert str(runs_csv) in err and "'err'" in err and "--err-csv" in err and "--err-col" in err
+    # a second CSV without the named column names that file
+    other = tmp_path / "other.csv"
+    other.write_text("loss,error\n3.1,0.6\n3.0,0.58\n2.9,0.55\n")
+    code, _, err = _run(capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-err", "0.5",
+                        "--err-csv", str(other))
+    assert code == 2 and str(other) in err and "columns found: 'loss', 'error'" in err
+    # --err-csv without an error target is refused
+    code, _, err = _run(capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-loss", "2.4",
+                        "--err-csv", str(other))
+    assert code == 2 and "--err-csv" in err
+
+
+def test_plan_dataset_is_the_plan_of_chapter_12(capsys, testbed, data_dir):
+    """The command line plans with the law chapter 12 plans with (the runs that choose N and D)."""
+    code, out, err = _run(capsys, "plan", "--dataset", "rpj", "--target-loss", "2.44", "--inference-tokens", "1e12",
+                          "--json", "--data", str(data_dir))
+    assert code == 0, err
+    chapter = plan_for_loss(fit_config(testbed, choose_config(testbed, "rpj")).loss_law, 2.44, 1e12)
+    default = plan_for_loss(fit_config(testbed, default_config("rpj")).loss_law, 2.44, 1e12)
+    payload = json.loads(out)
+    assert payload["N"] == pytest.approx(chapter.N, rel=1e-9) and payload["M"] == pytest.approx(chapter.M, rel=1e-9)
+    assert abs(payload["M"] / default.M - 1) > 0.5  # and not the default configuration's plan
 
 
 def test_plan_bootstrap_json_brackets_the_point_plan_and_matches_plan_interval(capsys, testbed, data_dir):
@@ -142,7 +208,7 @@ def test_plan_bootstrap_json_brackets_the_point_plan_and_matches_plan_interval(c
     assert set(payload["intervals"]) == {*PLAN_KEYS, "target_loss"}
     assert payload["bootstrap"]["n_boot"] == 100 and payload["bootstrap"]["level"] == 0.8
     ref = plan_interval(
-        bootstrap_config(testbed, default_config("rpj"), n_boot=100, seed=3), target_err=0.45, inference_tokens=1e12
+        bootstrap_config(testbed, choose_config(testbed, "rpj"), n_boot=100, seed=3), target_err=0.45, inference_tokens=1e12
     )
     assert payload["bootstrap"]["n_unreachable"] == ref.n_unreachable
     for k, (lo, hi) in ref.intervals(0.8).items():

@@ -169,16 +169,16 @@ def test_headline_table_shows_the_figure_1_numbers(testbed):
     assert "330×" in html and "3.64" in html
 
 
-def test_small_run_config_takes_every_small_model_run_at_or_above_m_min(testbed):
-    from scalinglib.paper import small_run_config
+def test_choose_config_takes_every_small_model_run_at_or_above_m_min(testbed):
+    from scalinglib.recipe import choose_config
 
     from scalinglib.paper import SMALL_MODELS
 
-    full = small_run_config(testbed, "rpj")
-    ge20 = small_run_config(testbed, "rpj", 20.0)
+    full = choose_config(testbed, "rpj")
+    ge20 = choose_config(testbed, "rpj", m_min=20.0)
     d = testbed[(testbed["dataset"] == "rpj") & testbed["model"].isin(SMALL_MODELS)]
     assert len(full.loss_runs) == len(d) == 32
     assert len(ge20.loss_runs) == int((d["M"] >= 20).sum()) and min(r.M for r in ge20.loss_runs) == 20.0
     assert full.error_runs == default_config("rpj").error_runs and full.targets == default_config("rpj").targets
     with pytest.raises(ValueError, match="M >= 1e"):
-        small_run_config(testbed, "rpj", 1e6)
+        choose_config(testbed, "rpj", m_min=1e6)

@@ -174,13 +174,13 @@ def test_optimal_multiplier_by_runs_matches_the_point_fits_and_brackets_them(tes
 
 
 def test_optimal_multiplier_by_runs_reproduces_the_interval_of_the_joint_bootstrap_of_the_same_fit(testbed):
-    from scalinglib.paper import small_run_config
+    from scalinglib.recipe import choose_config
     from scalinglib.planning import compute_optimal_band, optimal_multiplier_by_runs
     from scalinglib.uncertainty import bootstrap_laws
 
     # chapter 12 quotes one interval for M* of the all-runs RedPajama law in its text and its Table 2
     t = optimal_multiplier_by_runs(testbed, datasets=("rpj",), n_boot=200, seed=5).set_index("runs")
-    joint = bootstrap_laws(testbed, small_run_config(testbed, "rpj"), n_boot=200, seed=5)
+    joint = bootstrap_laws(testbed, choose_config(testbed, "rpj"), n_boot=200, seed=5)
     band = compute_optimal_band(joint.loss, [1.0], level=0.9).iloc[0]
     row = t.loc["small models, all M"]
     assert (row["M_low"], row["M_star"], row["M_high"]) == pytest.approx((band["M_low"], band["M"], band["M_high"]), rel=1e-12)

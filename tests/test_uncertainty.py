@@ -232,10 +232,10 @@ def test_interval_table_has_one_row_per_method_and_parameter(testbed):
 
 
 def test_bootstrap_laws_uses_one_scheme_per_law_and_is_reproducible(testbed):
-    from scalinglib.paper import small_run_config
+    from scalinglib.recipe import choose_config
     from scalinglib.uncertainty import bootstrap_laws
 
-    cfg = small_run_config(testbed, "rpj")
+    cfg = choose_config(testbed, "rpj")
     a = bootstrap_laws(testbed, cfg, n_boot=40, seed=3)
     b = bootstrap_laws(testbed, cfg, n_boot=40, seed=3)
     assert a.loss.method == "pairs" and a.error.method == "residual"
