@@ -2,6 +2,7 @@
 
 Modules, each owning one idea:
 
+- :mod:`~scalinglib.catalog`: the testbed's names (no pandas needed);
 - :mod:`~scalinglib.data`: the testbed, the external Chinchilla runs and two other labs'
   released runs (Sardana et al.; the OLMo ladder), hash-verified;
 - :mod:`~scalinglib.laws`: the laws as immutable objects;
@@ -11,6 +12,7 @@ Modules, each owning one idea:
 - :mod:`~scalinglib.evaluation`: prediction errors across runs, tasks, evaluation sets
   and fitting budgets (chapters 5-8);
 - :mod:`~scalinglib.uncertainty`: bootstrap intervals, propagated through both laws;
+- :mod:`~scalinglib.chinchilla`: the Chinchilla runs and published parameter sets judged on them;
 - :mod:`~scalinglib.backtest`: calibration and law comparison across the testbed;
 - :mod:`~scalinglib.planning`: compute-optimal and inference-aware plans;
 - :mod:`~scalinglib.otherlabs`: the paper's recipe applied to the other labs' runs;
