@@ -8,12 +8,10 @@ at it with ``SCALINGLIB_DATA_URL`` / ``SCALINGLIB_EXTERNAL_URL`` and cache into
 from __future__ import annotations
 
 import http.server
-import re
 import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,55 +19,6 @@ import pytest
 from scalinglib.data import DataError, _registry, load_chinchilla_runs, load_testbed
 
 TAMPERED = "models/rpj-open_lm_1b-32.0.json"
-
-
-class Server:
-    """A static file server over ``root``; ``requests()`` counts GETs in its log."""
-
-    def __init__(self, root: Path, log: Path):
-        self.log = log
-        self._fh = log.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", str(root)],
-            stdout=subprocess.PIPE,
-            stderr=self._fh,
-            text=True,
-        )
-        line = self.proc.stdout.readline()  # "Serving HTTP on 127.0.0.1 port NNNN (...)"
-        match = re.search(r"port (\d+)", line)
-        if match is None:
-            self.stop()
-            raise RuntimeError(f"http.server did not start: {line!r}")
-        self.port = int(match.group(1))
-        self.url = f"http://127.0.0.1:{self.port}/"
-
-    def requests(self, pattern: str = "") -> int:
-        time.sleep(0.05)  # let the server finish writing its log line
-        return sum(1 for line in self.log.read_text().splitlines() if '"GET /' in line and pattern in line)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.proc.stdout.close()
-        self._fh.close()
-
-
-@pytest.fixture
-def serve(tmp_path):
-    """Factory: ``serve(directory)`` starts a server and returns it; all are stopped afterwards."""
-    servers: list[Server] = []
-
-    def start(root: Path) -> Server:
-        server = Server(root, tmp_path / f"server{len(servers)}.log")
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture

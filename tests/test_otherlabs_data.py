@@ -7,12 +7,7 @@ download tests serve copies of them from a ``python -m http.server`` on 127.0.0.
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,23 +25,6 @@ from scalinglib.data import (
 
 REPO = Path(__file__).resolve().parents[1]
 LOSS = "eval/c4_en-validation/CrossEntropyLoss"
-
-
-def _directory(env: str, default: Path) -> Path:
-    path = Path(os.environ.get(env) or default)
-    if not path.is_dir():
-        pytest.fail(f"{path} not found: set {env} to its directory", pytrace=False)
-    return path
-
-
-@pytest.fixture(scope="module")
-def sardana_dir() -> Path:
-    return _directory("SCALINGLIB_SARDANA", REPO.parent / "shared" / "sardana")
-
-
-@pytest.fixture(scope="module")
-def ladder_dir() -> Path:
-    return _directory("SCALINGLIB_LADDER", REPO.parent / "shared" / "olmo-ladder" / "ladder-runs")
 
 
 @pytest.fixture(scope="module")
@@ -239,45 +217,6 @@ def test_environment_variables_name_the_directories(monkeypatch, sardana_copy, l
 # ----------------------------------------------------------------------------- downloads
 
 
-class _Server:
-    """``python -m http.server`` on 127.0.0.1 over ``root``; counts GET requests in its log."""
-
-    def __init__(self, root: Path, log: Path):
-        self.log = log
-        self._fh = log.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", str(root)],
-            stdout=subprocess.PIPE, stderr=self._fh, text=True,
-        )
-        port = re.search(r"port (\d+)", self.proc.stdout.readline())
-        assert port is not None, "http.server did not start"
-        self.url = f"http://127.0.0.1:{port.group(1)}/"
-
-    def requests(self) -> int:
-        time.sleep(0.05)
-        return sum('"GET /' in line for line in self.log.read_text().splitlines())
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-        self.proc.stdout.close()
-        self._fh.close()
-
-
-@pytest.fixture
-def server(tmp_path):
-    started = []
-
-    def start(root: Path) -> _Server:
-        s = _Server(root, tmp_path / f"server{len(started)}.log")
-        started.append(s)
-        return s
-
-    yield start
-    for s in started:
-        s.stop()
-
-
 @pytest.fixture
 def no_local(monkeypatch, tmp_path):
     monkeypatch.delenv("SCALINGLIB_SARDANA", raising=False)
@@ -286,8 +225,8 @@ def no_local(monkeypatch, tmp_path):
     return tmp_path / "cache"
 
 
-def test_sardana_is_downloaded_verified_and_cached(server, no_local, sardana_copy, sardana, monkeypatch):
-    s = server(sardana_copy)
+def test_sardana_is_downloaded_verified_and_cached(serve, no_local, sardana_copy, sardana, monkeypatch):
+    s = serve(sardana_copy)
     monkeypatch.setenv("SCALINGLIB_SARDANA_URL", s.url)
     assert load_sardana().equals(sardana)
     assert (no_local / "sardana" / "trainingresults.csv").is_file()
@@ -296,22 +235,22 @@ def test_sardana_is_downloaded_verified_and_cached(server, no_local, sardana_cop
     assert s.requests() == 1  # read from the cache the second time
 
 
-def test_ladder_is_downloaded_verified_and_cached(server, no_local, ladder_copy, ladder, monkeypatch):
-    s = server(ladder_copy.parent)
+def test_ladder_is_downloaded_verified_and_cached(serve, no_local, ladder_copy, ladder, monkeypatch):
+    s = serve(ladder_copy.parent)
     monkeypatch.setenv("SCALINGLIB_LADDER_URL", s.url + "ladder-runs")
     assert load_ladder().equals(ladder)
     assert s.requests() == len(_registry("ladder.txt")) == 41
     assert sorted(p.name for p in (no_local / "ladder").iterdir()) == sorted(_registry("ladder.txt"))
 
 
-def test_tampered_download_is_refused_and_not_cached(server, no_local, ladder_copy, monkeypatch):
+def test_tampered_download_is_refused_and_not_cached(serve, no_local, ladder_copy, monkeypatch):
     import pooch.core
     import types
 
     monkeypatch.setattr(pooch.core, "time", types.SimpleNamespace(sleep=lambda seconds: None))
     f = ladder_copy / "1B-2xC.csv"
     f.write_text(f.read_text().replace("2.97", "2.98", 1))
-    s = server(ladder_copy)
+    s = serve(ladder_copy)
     monkeypatch.setenv("SCALINGLIB_LADDER_URL", s.url)
     with pytest.raises(DataError, match="hash mismatch") as exc:
         load_ladder()
