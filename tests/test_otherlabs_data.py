@@ -136,24 +136,23 @@ def test_ladder_average_error_is_one_minus_the_mean_of_ten_tasks(ladder):
 # ----------------------------------------------------------------------------- refusals
 
 
-@pytest.fixture
-def sardana_copy(sardana_dir, tmp_path) -> Path:
-    dst = tmp_path / "sardana"
-    shutil.copytree(sardana_dir, dst)
+def _writable_copy(src: Path, dst: Path) -> Path:
+    """Copy a released folder (read-only in CI) so that a test may tamper with it."""
+    shutil.copytree(src, dst)
     for f in dst.iterdir():
         f.chmod(0o644)
     dst.chmod(0o755)
     return dst
+
+
+@pytest.fixture
+def sardana_copy(sardana_dir, tmp_path) -> Path:
+    return _writable_copy(sardana_dir, tmp_path / "sardana")
 
 
 @pytest.fixture
 def ladder_copy(ladder_dir, tmp_path) -> Path:
-    dst = tmp_path / "ladder-runs"
-    shutil.copytree(ladder_dir, dst)
-    for f in dst.iterdir():
-        f.chmod(0o644)
-    dst.chmod(0o755)
-    return dst
+    return _writable_copy(ladder_dir, tmp_path / "ladder-runs")
 
 
 def test_untouched_copies_load(sardana_copy, ladder_copy, sardana, ladder):
