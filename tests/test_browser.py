@@ -362,78 +362,74 @@ def test_screenshots_saved(server, browser):
 
 # --- Teaching pages: exercises, folded solutions, glossary links -------------
 
+
+@pytest.fixture
+def page(browser):
+    """A page in a fresh browser context, closed after the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 EXERCISE_PAGE = "notebooks/03_predicting_loss.html"
 
 
-def test_exercises_render_and_solutions_open_on_click(server, browser):
+def test_exercises_render_and_solutions_open_on_click(server, page):
     """A chapter's exercises are numbered admonitions; each solution starts folded and opens on a click."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    try:
-        page = context.new_page()
-        page.goto(f"{server}/{EXERCISE_PAGE}", wait_until="load")
-        page.wait_for_load_state("networkidle")
-        titles = page.locator("div.exercise > .admonition-title").all_inner_texts()
-        assert len(titles) >= 2, titles
-        assert all(t.strip().startswith("Exercise") for t in titles), titles
-        solutions = page.locator("div.solution.dropdown")
-        assert solutions.count() >= 2
-        coding = 0
-        for i in range(solutions.count()):
-            sol = solutions.nth(i)
-            body = sol.locator(":scope > :not(.admonition-title)").first
-            assert "toggle-hidden" in (sol.get_attribute("class") or ""), f"solution {i} not folded"
-            assert not body.is_visible(), f"solution {i} is visible before a click"
-            sol.locator(":scope > .admonition-title button.toggle-button").click()
-            body.wait_for(state="visible", timeout=5000)
-            assert "toggle-hidden" not in (sol.get_attribute("class") or "")
-            if sol.locator(".cell_output").count():  # a gated solution: its code ran at build time
-                coding += 1
-                assert sol.locator(".cell_output").first.is_visible()
-        assert coding >= 1, "no solution with executed code on the exercise page"
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.locator("div.solution.dropdown").first.screenshot(path=str(ARTIFACTS / "solution_open.png"))
-    finally:
-        context.close()
+    page.goto(f"{server}/{EXERCISE_PAGE}", wait_until="load")
+    page.wait_for_load_state("networkidle")
+    titles = page.locator("div.exercise > .admonition-title").all_inner_texts()
+    assert len(titles) >= 2, titles
+    assert all(t.strip().startswith("Exercise") for t in titles), titles
+    solutions = page.locator("div.solution.dropdown")
+    assert solutions.count() >= 2
+    coding = 0
+    for i in range(solutions.count()):
+        sol = solutions.nth(i)
+        body = sol.locator(":scope > :not(.admonition-title)").first
+        assert "toggle-hidden" in (sol.get_attribute("class") or ""), f"solution {i} not folded"
+        assert not body.is_visible(), f"solution {i} is visible before a click"
+        sol.locator(":scope > .admonition-title button.toggle-button").click()
+        body.wait_for(state="visible", timeout=5000)
+        assert "toggle-hidden" not in (sol.get_attribute("class") or "")
+        if sol.locator(".cell_output").count():  # a gated solution: its code ran at build time
+            coding += 1
+            assert sol.locator(".cell_output").first.is_visible()
+    assert coding >= 1, "no solution with executed code on the exercise page"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator("div.solution.dropdown").first.screenshot(path=str(ARTIFACTS / "solution_open.png"))
 
 
-def test_glossary_links_of_every_chapter_resolve_to_a_glossary_entry(server, browser):
+def test_glossary_links_of_every_chapter_resolve_to_a_glossary_entry(server, page):
     """Every {term} link of a chapter points at a term defined on the glossary page."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    try:
-        page = context.new_page()
-        page.goto(f"{server}/book/glossary.html", wait_until="load")
-        terms = set(page.eval_on_selector_all("dl.glossary dt[id]", "els => els.map(e => e.id)"))
-        assert len(terms) >= 15, terms
-        chapters = [p for p in PAGES if p.startswith("notebooks/")]
-        assert chapters
-        for path in chapters:
-            page.goto(f"{server}/{path}", wait_until="load")
-            hrefs = page.eval_on_selector_all(
-                "a:has(span.std-term)", "els => els.map(e => e.getAttribute('href'))")
-            assert hrefs, f"{path}: no glossary link"
-            for href in hrefs:
-                target, _, frag = href.partition("#")
-                assert target.endswith("book/glossary.html"), f"{path}: {href}"
-                assert frag in terms, f"{path}: {href} names no glossary entry"
-    finally:
-        context.close()
-
-
-def test_teachers_page_links_every_exercise(server, browser):
-    """The teachers' page cross-references exercises, and each link lands on an exercise."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    try:
-        page = context.new_page()
-        page.goto(f"{server}/book/teachers.html", wait_until="load")
-        hrefs = sorted(set(page.eval_on_selector_all(
-            "a.reference.internal[href*='#ex-']", "els => els.map(e => e.getAttribute('href'))")))
-        assert len(hrefs) >= 24, hrefs
-        base = f"{server}/book/teachers.html"
+    page.goto(f"{server}/book/glossary.html", wait_until="load")
+    terms = set(page.eval_on_selector_all("dl.glossary dt[id]", "els => els.map(e => e.id)"))
+    assert len(terms) >= 15, terms
+    chapters = [p for p in PAGES if p.startswith("notebooks/")]
+    assert chapters
+    for path in chapters:
+        page.goto(f"{server}/{path}", wait_until="load")
+        hrefs = page.eval_on_selector_all(
+            "a:has(span.std-term)", "els => els.map(e => e.getAttribute('href'))")
+        assert hrefs, f"{path}: no glossary link"
         for href in hrefs:
-            url = urllib.parse.urljoin(base, href)
-            page.goto(url, wait_until="load")
-            frag = url.partition("#")[2]
-            cls = page.eval_on_selector(f"[id='{frag}']", "e => e.className")
-            assert "exercise" in cls, f"{href} lands on {cls!r}, not an exercise"
-    finally:
-        context.close()
+            target, _, frag = href.partition("#")
+            assert target.endswith("book/glossary.html"), f"{path}: {href}"
+            assert frag in terms, f"{path}: {href} names no glossary entry"
+
+
+def test_teachers_page_links_every_exercise(server, page):
+    """The teachers' page cross-references exercises, and each link lands on an exercise."""
+    page.goto(f"{server}/book/teachers.html", wait_until="load")
+    hrefs = sorted(set(page.eval_on_selector_all(
+        "a.reference.internal[href*='#ex-']", "els => els.map(e => e.getAttribute('href'))")))
+    assert len(hrefs) >= 24, hrefs
+    base = f"{server}/book/teachers.html"
+    for href in hrefs:
+        url = urllib.parse.urljoin(base, href)
+        page.goto(url, wait_until="load")
+        frag = url.partition("#")[2]
+        cls = page.eval_on_selector(f"[id='{frag}']", "e => e.className")
+        assert "exercise" in cls, f"{href} lands on {cls!r}, not an exercise"
