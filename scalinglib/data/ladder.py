@@ -1,0 +1,205 @@
+"""The OLMo model ladder of Bhagia et al. (2024) and its two targets, OLMo 2 7B and 13B.
+
+``path``, else ``SCALINGLIB_LADDER``, else a hash-verified download from the pinned
+commit (``SCALINGLIB_LADDER_URL`` overrides the base URL).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pandas as pd
+
+from .csvfiles import _need, _read_csv
+from .fetch import DataError, _lab_dir, _registry
+
+LADDER_COMMIT = "67a3f440f787d020da35e3ca8eeae475fae754f5"
+LADDER_URL = (
+    f"https://raw.githubusercontent.com/allenai/OLMo-ladder/{LADDER_COMMIT}/src/scripts/paper/data/ladder-runs/"
+)
+
+#: Parameter counts N of the OLMo ladder and its two targets. They are not in the CSVs;
+#: these are ``MODEL_PARAMS`` of ``src/ladder/ladder.py`` in allenai/OLMo-ladder at the
+#: pinned commit ``LADDER_COMMIT`` (Bhagia et al., 2024).
+LADDER_PARAMS: dict[str, int] = {
+    "190M": 190_354_176,
+    "370M": 371_262_464,
+    "760M": 758_220_288,
+    "1B": 1_279_395_840,
+    "3B": 3_169_537_280,
+    "7B": 6_887_575_552,
+    "13B": 13_202_396_160,
+}
+
+#: The final evaluation of each ladder target: (file, how the row is chosen). The upstream
+#: paper configuration (``src/scripts/paper/configs/final.json``) evaluates "7B-4T" on
+#: ``peteish7_eval_anneal.csv`` and "13B-5T" on ``peteish13_eval_final.csv``.
+LADDER_TARGETS: dict[str, str] = {"7B": "peteish7_eval_anneal.csv", "13B": "peteish13_eval_final.csv"}
+
+#: Downstream tasks of the ladder, as (label, accuracy column(s) averaged into it). MMLU is
+#: the unweighted mean of its four test-set categories; otherwise the test split where the
+#: files have one, else validation (the splits the ladder paper reports).
+LADDER_TASKS: dict[str, tuple[str, ...]] = {
+    "mmlu": tuple(
+        f"eval/downstream/mmlu_{c}_test_rc_5shot_len_norm" for c in ("stem", "humanities", "social_sciences", "other")
+    ),
+    "hellaswag": ("eval/downstream/hellaswag_val_rc_5shot_len_norm",),
+    "arc_easy": ("eval/downstream/arc_easy_test_rc_5shot_len_norm",),
+    "arc_challenge": ("eval/downstream/arc_challenge_test_rc_5shot_len_norm",),
+    "boolq": ("eval/downstream/boolq_val_rc_5shot_acc",),
+    "csqa": ("eval/downstream/csqa_val_rc_5shot_len_norm",),
+    "openbookqa": ("eval/downstream/openbookqa_test_rc_5shot_len_norm",),
+    "piqa": ("eval/downstream/piqa_val_rc_5shot_len_norm",),
+    "socialiqa": ("eval/downstream/socialiqa_val_rc_5shot_len_norm",),
+    "winogrande": ("eval/downstream/winogrande_val_rc_5shot_len_norm",),
+}
+LADDER_LOSS = "eval/c4_en-validation/CrossEntropyLoss"
+
+
+def ladder_dir(path: str | os.PathLike | None = None) -> Path:
+    """Directory holding the 41 ``ladder-runs`` CSV files of Bhagia et al. (2024), verified.
+
+    ``path``, else ``SCALINGLIB_LADDER``, else a hash-verified download from the pinned
+    commit ``LADDER_COMMIT`` (``SCALINGLIB_LADDER_URL`` overrides the base URL).
+    """
+    return _lab_dir(path, "SCALINGLIB_LADDER", "ladder", "ladder.txt", LADDER_URL, "SCALINGLIB_LADDER_URL", "OLMo ladder")
+
+
+
+_LADDER_RUN = re.compile(r"^(?P<size>190M|370M|760M|1B|3B)-(?P<mult>[0-9.]+)xC(?P<rerun>-rerun)?\.csv$")
+
+
+def _ladder_row(raw: pd.DataFrame, file: Path, row: int) -> dict:
+    """Loss and accuracies of one checkpoint (row index ``row`` of ``raw``)."""
+    cols = [LADDER_LOSS, *[c for cs in LADDER_TASKS.values() for c in cs]]
+    _need(raw.iloc[[row]], cols, file)
+    r = raw.iloc[row]
+    out = {"loss": float(r[LADDER_LOSS])}
+    for task, cs in LADDER_TASKS.items():
+        accs = [float(r[c]) for c in cs]
+        for c, a in zip(cs, accs):
+            if not 0.0 <= a <= 1.0:
+                raise DataError(f"accuracy {c!r} of {str(file)!r} is outside [0, 1] on data row {row + 1}: {a}")
+        out[f"acc_{task}"] = float(np.mean(accs))
+    return out
+
+
+def load_ladder(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The OLMo model ladder of Bhagia et al. (2024) and its two targets, one row per run.
+
+    Parameters
+    ----------
+    path
+        Directory holding the 41 files of ``ladder-runs/`` (see :func:`ladder_dir`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run's final model (wide form): 30 ladder runs (five sizes x five
+        multiples, plus one rerun at 1x per size) and the targets OLMo 2 7B and 13B.
+        Columns: ``dataset`` (``"ladder"``), ``run`` (file stem, or ``peteish7`` /
+        ``peteish13``), ``model`` (size label), ``multiple`` (x Chinchilla: 0.5 to 10;
+        NaN for the targets), ``replicate`` (0 for the original run, 1 for the rerun),
+        ``target`` (True for 7B and 13B), ``step``, ``N`` (from :data:`LADDER_PARAMS`),
+        ``D`` (tokens), ``M`` = D / N, ``C`` = 6 N D, ``loss`` = C4 validation loss
+        (also ``loss_c4``), ``acc_<task>`` raw accuracy of the ten tasks of
+        :data:`LADDER_TASKS` (chance differs by task: 0.25 for four-choice tasks, 0.5 for
+        BoolQ, PIQA and Winogrande, 0.2 for CSQA, 1/3 for SocialIQA), ``acc_avg`` (mean of
+        the ten) and ``err_avg`` = 1 - ``acc_avg``.
+
+    Notes
+    -----
+    Which checkpoint is "final":
+
+    * ladder runs: the **last row** of the file. Each ladder run decays its learning rate
+      to the end of its own schedule (the last row's ``optim/learning_rate_group0`` is a
+      tenth of ``learning_rate_peak`` in every file), so the last checkpoint is the
+      finished model; earlier rows are mid-schedule and would over-state the loss of a
+      run of that length. ``D`` is ``throughput/total_tokens`` of that row, checked
+      against ``_step`` x ``batch_size_in_tokens``.
+    * 7B: the one row of ``peteish7_eval_anneal.csv``, OLMo 2 7B after its final
+      learning-rate anneal ("7B-4T" in the upstream paper configuration); ``D`` is its
+      ``throughput/total_tokens``, 3.95e12.
+    * 13B: the last row of ``peteish13_eval_final.csv`` (step 596,057, the end of
+      pre-training; "13B-5T" upstream); the file has no token counter, so ``D`` =
+      ``_step`` x ``batch_size_in_tokens`` = 5.0e12, the ``-d`` of the upstream
+      prediction command.
+
+    The other nine ``peteish*`` files are verified but not tabulated: they are
+    intermediate checkpoints of the same 7B and 13B runs (``_full``, step windows) and of
+    a 7B variant with a higher peak learning rate (``medlr``) that was not released.
+    """
+    root = ladder_dir(path)
+    rows = []
+    for name in sorted(_registry("ladder.txt")):
+        m = _LADDER_RUN.match(name)
+        if m is None:
+            continue
+        file = root / name
+        raw = _read_csv(file)
+        _need(raw, ["_step", "throughput/total_tokens", "batch_size_in_tokens", "optim/learning_rate_group0", "learning_rate_peak"], file)
+        if not raw["_step"].is_monotonic_increasing:
+            raise DataError(f"checkpoints of {str(file)!r} are not in step order")
+        last = len(raw) - 1
+        r = raw.iloc[last]
+        D = float(r["throughput/total_tokens"])
+        if not np.isclose(D, float(r["_step"]) * float(r["batch_size_in_tokens"]), rtol=1e-6):
+            raise DataError(f"throughput/total_tokens differs from _step x batch_size_in_tokens in the last row of {str(file)!r}")
+        size = m["size"]
+        row = {
+            "dataset": "ladder",
+            "run": file.stem,
+            "model": size,
+            "multiple": float(m["mult"]),
+            "replicate": int(m["rerun"] is not None),
+            "target": False,
+            "step": float(r["_step"]),
+            "N": float(LADDER_PARAMS[size]),
+            "D": D,
+        }
+        row.update(_ladder_row(raw, file, last))
+        rows.append(row)
+    for size, name in LADDER_TARGETS.items():
+        file = root / name
+        raw = _read_csv(file)
+        last = len(raw) - 1
+        if "throughput/total_tokens" in raw:
+            _need(raw, ["throughput/total_tokens"], file)
+            D = float(raw["throughput/total_tokens"].iloc[last])
+            step = float(raw["_step"].iloc[last]) if "_step" in raw else float("nan")
+        else:
+            _need(raw, ["_step", "batch_size_in_tokens"], file)
+            if not raw["_step"].is_monotonic_increasing:
+                raise DataError(f"checkpoints of {str(file)!r} are not in step order")
+            step = float(raw["_step"].iloc[last])
+            D = step * float(raw["batch_size_in_tokens"].iloc[last])
+        row = {
+            "dataset": "ladder",
+            "run": "peteish" + size[:-1],
+            "model": size,
+            "multiple": float("nan"),
+            "replicate": 0,
+            "target": True,
+            "step": step,
+            "N": float(LADDER_PARAMS[size]),
+            "D": D,
+        }
+        row.update(_ladder_row(raw, file, last))
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    expected = len(LADDER_PARAMS) - 2
+    n_ladder = int((~df["target"]).sum())
+    if n_ladder != 6 * expected:
+        raise DataError(f"expected {6 * expected} ladder runs in {str(root)!r}, found {n_ladder}")
+    df["M"] = df["D"] / df["N"]
+    df["C"] = 6.0 * df["N"] * df["D"]
+    df["loss_c4"] = df["loss"]
+    acc = [f"acc_{t}" for t in LADDER_TASKS]
+    df["acc_avg"] = df[acc].mean(axis=1)
+    df["err_avg"] = 1.0 - df["acc_avg"]
+    order = {s: i for i, s in enumerate(LADDER_PARAMS)}
+    df = df.assign(_o=df["model"].map(order)).sort_values(["_o", "multiple", "replicate"], kind="stable")
+    front = ["dataset", "run", "model", "multiple", "replicate", "target", "step", "N", "D", "M", "C", "loss", "loss_c4"]
+    return df[front + acc + ["acc_avg", "err_avg"]].reset_index(drop=True)
