@@ -7,6 +7,7 @@ commit (``SCALINGLIB_SARDANA_URL`` overrides the base URL).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
