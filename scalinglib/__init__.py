@@ -14,6 +14,7 @@ Modules, each owning one idea:
 - :mod:`~scalinglib.uncertainty`: bootstrap intervals, propagated through both laws;
 - :mod:`~scalinglib.chinchilla`: the Chinchilla runs and published parameter sets judged on them;
 - :mod:`~scalinglib.backtest`: calibration and law comparison across the testbed;
+- :mod:`~scalinglib.forecast`: predictions of new runs from saved fits, with intervals and extrapolation reports;
 - :mod:`~scalinglib.planning`: compute-optimal and inference-aware plans;
 - :mod:`~scalinglib.otherlabs`: the paper's recipe applied to the other labs' runs;
 - :mod:`~scalinglib.recipe`: the runs that predict a target and the runs that choose N and D;
@@ -46,6 +47,10 @@ _LAZY: dict[str, str] = {
     "fit_law": "fit",
     "fit_overtraining": "fit",
     "refine_huber_log": "fit",
+    "load_fit": "fit",
+    "SavedFit": "fit",
+    "SavedFitError": "fit",
+    "forecast": "forecast",
     "ChinchillaLaw": "laws",
     "ComputeLaw": "laws",
     "ErrorLaw": "laws",
@@ -70,7 +75,7 @@ _LAZY: dict[str, str] = {
 
 #: Submodules reachable as attributes (``scalinglib.fit``), as when they were imported eagerly.
 _SUBMODULES = frozenset(
-    {"backtest", "catalog", "chinchilla", "cli", "data", "evaluation", "fit", "laws", "otherlabs", "overtraining",
+    {"backtest", "catalog", "chinchilla", "cli", "data", "evaluation", "fit", "forecast", "laws", "otherlabs", "overtraining",
      "paper", "planning", "plotting", "recipe", "uncertainty", "userdata"}
 )
 
@@ -93,8 +98,12 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
         fit_error,
         fit_law,
         fit_overtraining,
+        SavedFit,
+        SavedFitError,
+        load_fit,
         refine_huber_log,
     )
+    from .forecast import forecast
     from .laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
     from .paper import default_config, fit_config, headline_table, predict_targets, reproduce
     from .planning import PlanError, compute_optimal, plan_for_error, plan_for_loss
@@ -140,6 +149,10 @@ __all__ = [
     "fit_error",
     "fit_law",
     "refine_huber_log",
+    "load_fit",
+    "SavedFit",
+    "SavedFitError",
+    "forecast",
     "default_config",
     "fit_config",
     "predict_targets",

@@ -27,6 +27,8 @@ order, one idea per module:
   identifiability, notes and warnings;
 - :mod:`~scalinglib.fit.result` — :class:`FitResult`, :class:`FitError`,
   :class:`FitWarning` and the input checks;
+- :mod:`~scalinglib.fit.saved` — a fit and its bootstrap replicates as a versioned,
+  checksummed JSON file (:func:`save_fit`, :func:`load_fit`);
 - :mod:`~scalinglib.fit.api` — :func:`fit_overtraining`, :func:`fit_chinchilla`,
   :func:`fit_compute`, :func:`fit_error`, :func:`fit_law`.
 """
@@ -36,11 +38,16 @@ from .core import fit_batch
 from .objectives import OBJECTIVES, huber, huber_log_objective, refine_huber_log, refine_huber_log_batch
 from .problem import N_PARAMS, SEARCH_BOXES, SPECS, LawSpec
 from .result import FitError, FitResult, FitWarning
+from .saved import SavedFit, SavedFitError, load_fit, save_fit
 
 __all__ = [
     "FitWarning",
     "FitError",
     "FitResult",
+    "SavedFit",
+    "SavedFitError",
+    "load_fit",
+    "save_fit",
     "SEARCH_BOXES",
     "N_PARAMS",
     "SPECS",
