@@ -48,6 +48,7 @@ __all__ = [
     "fitted_ranges",
     "forecast",
     "outside_ratio",
+    "run_sizes",
     "target_sizes",
     "multiplier_warning",
 ]
@@ -102,7 +103,8 @@ def target_sizes(N=None, D=None, M=None, C=None) -> dict[str, np.ndarray]:
     return {"N": n, "D": d, "C": 6.0 * n * d, "M": d / n}
 
 
-def _sizes_of_runs(result: FitResult) -> dict[str, np.ndarray]:
+def run_sizes(result: FitResult) -> dict[str, np.ndarray]:
+    """N, D, C and M of the runs of a loss-law fit (as :func:`target_sizes`); empty for the error law."""
     x = result.inputs
     if "N" in x and "D" in x:
         return target_sizes(N=x["N"], D=x["D"])
@@ -123,7 +125,7 @@ def fitted_ranges(result: FitResult) -> dict[str, tuple[float, float]]:
         L = result.inputs["L"]
         return {"L": (float(L.min()), float(L.max()))}
     out = {}
-    for k, v in _sizes_of_runs(result).items():
+    for k, v in run_sizes(result).items():
         if np.all(np.isfinite(v)):
             out[k] = (float(v.min()), float(v.max()))
     return out
@@ -218,11 +220,11 @@ class Forecast:
         out = []
         for i in range(self.n_targets):
             rec: dict[str, Any] = {k: _num(self.targets[k][i]) for k in SIZES}
-            rec["loss"] = float(self.loss[i])
+            rec["loss"] = _num(self.loss[i])
             if self.err is not None:
-                rec["err"] = float(self.err[i])
+                rec["err"] = _num(self.err[i])
             for name, (lo, hi) in self.intervals.items():
-                rec[f"{name}_interval"] = [float(lo[i]), float(hi[i])]
+                rec[f"{name}_interval"] = [_num(lo[i]), _num(hi[i])]
             rec["extrapolation"] = {k: _num(v[i]) for k, v in ex.ratios.items()}
             if ex.loss_outside is not None:
                 rec["extrapolation"]["loss_outside_error_fit"] = float(ex.loss_outside[i])

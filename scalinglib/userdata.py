@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["UserDataError", "UserRuns", "LAWS", "MIN_ROWS", "load_runs", "load_error_runs", "read_runs"]
+__all__ = ["UserDataError", "UserRuns", "LAWS", "MIN_ROWS", "load_runs", "load_error_runs", "load_targets", "read_runs"]
 
 #: The laws a CSV can be read for.
 LAWS: tuple[str, ...] = ("overtraining", "chinchilla", "compute", "error")
@@ -374,3 +374,40 @@ def read_runs(path: str | os.PathLike, law: str, **columns: str) -> dict[str, np
     layouts.
     """
     return load_runs(path, law, **columns).data
+
+
+#: Layouts of a targets CSV, in order of preference (C alone serves the compute law).
+_TARGET_LAYOUTS: tuple[tuple[str, ...], ...] = (("N", "D"), ("N", "M"), ("C", "M"), ("C",))
+
+
+def load_targets(
+    path: str | os.PathLike,
+    *,
+    n_col: str = "N",
+    d_col: str = "D",
+    m_col: str = "M",
+    c_col: str = "C",
+) -> dict[str, np.ndarray]:
+    """Read the targets of a forecast (runs not trained) from a CSV: N and D, N and M,
+    C and M, or C alone (for the compute law), one target per row.
+
+    Returns the given columns by role (e.g. ``{"N": ..., "D": ...}``), ready for
+    :func:`scalinglib.forecast.target_sizes`. Other columns are ignored; every problem
+    raises :class:`UserDataError` naming the file, column and line, as :func:`load_runs`.
+    """
+    file = Path(path)
+    header, rows = _read_csv(file)
+    names = {"N": n_col, "D": d_col, "M": m_col, "C": c_col}
+    layout = next((lay for lay in _TARGET_LAYOUTS if all(names[r] in header for r in lay)), None)
+    if layout is None:
+        options = " or ".join(" and ".join(repr(names[r]) for r in lay) for lay in _TARGET_LAYOUTS)
+        found = ", ".join(repr(h) for h in header)
+        raise UserDataError(f"{file}: targets need columns {options}; columns found: {found}")
+    if not rows:
+        raise UserDataError(f"{file}: no targets after the header")
+    out = {}
+    for role in layout:
+        v = _column(file, header, rows, names[role], positive=True)
+        _check_magnitude(file, rows, names[role], v)
+        out[role] = v
+    return out

@@ -62,6 +62,19 @@ COMMANDS: dict[str, dict[str, str]] = {
         json="print one JSON object instead of text",
         intervals="add percentile intervals of every parameter",
     ),
+    "predict": dict(
+        help="predict the loss (and error) of runs not trained, from saved fits, with intervals",
+        description=(
+            "Predict the loss of each target with a fit saved by `scalinglib fit --save`, and its average "
+            "top-1 error through a saved error-law fit (--error-fit). With fits saved with --bootstrap, "
+            "percentile intervals propagated through both laws: the law interval (where the law lies) and, "
+            "with --new-run, the interval of a single new run (the law plus the fitted runs' scatter; the one "
+            "to quote for a training run). Every target gets an extrapolation report: how far it lies outside "
+            "the fitted runs in C, N, D and M, and outside the losses the error law was fitted on."
+        ),
+        json="print one JSON object instead of text",
+        intervals="",
+    ),
     "plan": dict(
         help="plan a training run: N and D reaching a target loss or error at least total FLOPs",
         description=(
@@ -156,13 +169,14 @@ def _add_testbed_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_command(sub: argparse._SubParsersAction, name: str, func: Callable[[argparse.Namespace], int],
-                 **defaults: Any) -> argparse.ArgumentParser:
+                 bootstrap: bool = True, **defaults: Any) -> argparse.ArgumentParser:
     """Subcommand ``name`` (texts from :data:`COMMANDS`) with what every subcommand shares:
-    ``--json``, the bootstrap options and the function it runs."""
+    ``--json``, the bootstrap options (unless ``bootstrap=False``) and the function it runs."""
     text = COMMANDS[name]
     p = sub.add_parser(name, help=text["help"], description=text["description"])
     p.add_argument("--json", action="store_true", help=text["json"])
-    _add_bootstrap_options(p, text["intervals"])
+    if bootstrap:
+        _add_bootstrap_options(p, text["intervals"])
     p.set_defaults(func=func, **defaults)
     return p
 
@@ -174,9 +188,73 @@ def _add_bootstrap_options(p: argparse.ArgumentParser, what: str, method: bool =
     g.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0; same seed, same intervals)")
     if method:
         g.add_argument(
-            "--bootstrap-method", choices=("pairs", "residual"), default="pairs",
-            help="pairs: resample runs (default); residual: resample residuals (for small fits)",
+            "--bootstrap-method", choices=("pairs", "residual"), default="residual",
+            help="residual: resample residuals (default; the better calibrated in chapter 9, and it never leaves "
+                 "out the one run that identifies a parameter of a small fit); pairs: resample runs",
         )
+
+
+def _add_plot_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--plot", metavar="FILE", type=_plot_file, default=None,
+                   help=f"also draw {what} to FILE (.png, .svg or .pdf)")
+
+
+#: File types ``--plot`` writes, by extension.
+PLOT_TYPES = ("png", "svg", "pdf")
+
+
+def _plot_file(text: str) -> str:
+    ext = text.rsplit(".", 1)[-1].lower() if "." in text else ""
+    if ext not in PLOT_TYPES:
+        raise argparse.ArgumentTypeError(f"{text!r}: the file name must end in .png, .svg or .pdf")
+    return text
+
+
+def _save_figure(path: str, draw: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Draw with ``draw(*args, **kwargs)`` (a function of :mod:`scalinglib.figures` returning a
+    figure) and save it to ``path``; matplotlib is imported only here."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = draw(*args, **kwargs)
+    try:
+        fig.savefig(path, format=path.rsplit(".", 1)[-1].lower(), dpi=150)
+    except OSError as exc:
+        from ..userdata import UserDataError
+
+        raise UserDataError(f"{path}: cannot write the figure: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (v > 0 and v < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite positive number, got {text!r}")
+    return v
+
+
+def _load_saved(path: str):
+    """A saved fit (:func:`scalinglib.load_fit`); a bad file is a one-line error naming it."""
+    from ..fit.saved import load_fit
+
+    return load_fit(path)
+
+
+def _save_fit(args: argparse.Namespace, result: FitResult, runs: UserRuns, boot=None) -> None:
+    """``--save FILE``: the fit, its replicates and where its runs came from."""
+    from ..userdata import UserDataError
+
+    source = {"file": str(runs.file), "columns": dict(runs.columns), "derived": runs.derivation}
+    try:
+        result.save(args.save, boot, level=args.level if boot is not None else None, source=source)
+    except OSError as exc:
+        raise UserDataError(f"{args.save}: cannot write the saved fit: {exc.strerror or exc}") from None
 
 
 def _positive_int(text: str) -> int:

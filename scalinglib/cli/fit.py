@@ -11,10 +11,13 @@ from .core import (
     OBJECTIVES,
     _add_column_options,
     _add_command,
+    _add_plot_option,
     _bootstrap_fit,
     _emit_json,
     _fit_runs,
     _load_fit_runs,
+    _save_figure,
+    _save_fit,
 )
 
 if TYPE_CHECKING:
@@ -28,6 +31,9 @@ def _add_fit_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--law", required=True, choices=tuple(FORMULAS), help="which law to fit")
     p.add_argument("--objective", default="lsq", choices=tuple(OBJECTIVES), help="lsq (default) or huber_log")
     _add_column_options(p, "column names", _COLUMN_OPTIONS)
+    p.add_argument("--save", metavar="FILE", default=None,
+                   help="write the fit (with the bootstrap replicates, if any) to FILE, a JSON file `scalinglib predict` reads")
+    _add_plot_option(p, "the runs and the fitted law")
     return p
 
 
@@ -81,6 +87,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     runs = _load_fit_runs(args)
     result = _fit_runs(runs, args.objective)
     boot = _bootstrap_fit(args, result, runs) if args.bootstrap else None
+    if args.save:
+        _save_fit(args, result, runs, boot)
+    if args.plot:
+        from ..figures import fit_figure
+
+        _save_figure(args.plot, fit_figure, result)
     if args.json:
         payload = _fit_payload(result, runs)
         if boot is not None:

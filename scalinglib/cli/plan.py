@@ -14,6 +14,7 @@ from .core import (
     SPLIT_LABELS,
     _add_column_options,
     _add_command,
+    _add_plot_option,
     _add_testbed_options,
     _bootstrap_fit,
     _emit_json,
@@ -21,6 +22,7 @@ from .core import (
     _load_fit_runs,
     _one_line,
     _run_capturing,
+    _save_figure,
 )
 
 
@@ -43,6 +45,7 @@ def _add_plan_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
                    help="with --csv and --target-err: runs with loss and error columns for the error law "
                         "(default: the --csv file, which then needs an error column)")
     _add_column_options(p, "column names (with --csv)", _COLUMN_OPTIONS)
+    _add_plot_option(p, "the iso-loss curve of the target in the (N, D) plane with the chosen N and D")
     return p
 
 
@@ -60,14 +63,15 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         result = _fit_runs(runs, args.objective)
         loss_law = result.law
         source = f"{args.law} law fitted ({args.objective}) to {runs.file}"
-        error_law = None
+        error_law = error_result = None
         if args.target_err is not None:  # the error law from the loss-and-error runs (--err-csv, else --csv)
             from ..userdata import load_error_runs
 
             if args.bootstrap:
                 raise UserDataError("plan --csv --bootstrap gives intervals for a loss target only (--target-loss)")
             err_runs = load_error_runs(args.csv, args.err_csv, loss_col=args.loss_col, err_col=args.err_col)
-            error_law = _fit_runs(err_runs, args.objective).law
+            error_result = _fit_runs(err_runs, args.objective)
+            error_law = error_result.law
             source += f"; error law fitted to {err_runs.file}"
         if args.bootstrap:
             boot = _bootstrap_fit(args, result, runs)
@@ -91,6 +95,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         else:
             fitted, _ = _run_capturing(lambda: fit_config(df, cfg))
         loss_law, error_law = fitted.loss_law, fitted.error_law
+        result, error_result = fitted.loss_fit, fitted.error_fit
         source = (
             f"{DATASET_LABELS.get(args.dataset, args.dataset)}: loss law on all small-model runs (loss on {args.eval_set}), "
             "error law of the default configuration"
@@ -103,6 +108,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     except PlanError as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    warnings = _plan_warnings(plan, result, error_result if args.target_err is not None else None)
+    if args.plot:
+        from ..figures import plan_figure
+
+        _save_figure(args.plot, plan_figure, plan, loss_law, result)
     spread = None
     if boot is not None:
         from ..planning import plan_interval
@@ -111,6 +121,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.json:
         out = {k: float(v) for k, v in plan.as_dict().items()}
         out.update(inference_tokens=float(args.inference_tokens), target_err=args.target_err, source=source)
+        out["warnings"] = warnings
         if spread is not None:
             # JSON has no infinity: an unbounded end (too many replicates without a plan) is null
             out["intervals"] = {
@@ -124,8 +135,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             }
         _emit_json(out)
         return 0
+    split = f"{SPLIT_LABELS[args.downstream]} split" if args.csv is None else "your error law"
     target = (
-        f"average top-1 error {args.target_err:g} ({SPLIT_LABELS[args.downstream]} split) = loss {plan.target_loss:.4f}"
+        f"average top-1 error {args.target_err:g} ({split}) = loss {plan.target_loss:.4f}"
         if args.target_err is not None
         else f"loss {plan.target_loss:.4f}"
     )
@@ -140,6 +152,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
                 f"training FLOPs:  {plan.train_flops:.4g}  (6 N D)",
                 f"inference FLOPs: {plan.inference_flops:.4g}  (2 N T)",
                 f"total FLOPs:     {plan.total_flops:.4g}",
+                *(f"warning: {w}" for w in warnings),
             ]
         )
     )
@@ -149,9 +162,29 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             f"{spread.n_unreachable} without a plan, whose N, D and FLOPs count as infinite; M over the others):"
         )
         for k, (lo, hi) in spread.intervals(args.level).items():
-            if k in _PLAN_INTERVAL_KEYS:
+            if k in _PLAN_INTERVAL_KEYS and not (k == "target_loss" and args.target_err is None):  # fixed by the user
                 print(f"  {_PLAN_INTERVAL_KEYS[k].ljust(16)} in [{lo:.4g}, {hi:.4g}]")
     return 0
+
+
+def _plan_warnings(plan, result, error_result) -> list[str]:
+    """Warning lines: the plan's M outside the fitted M range; its loss outside the error law's runs."""
+    from ..forecast import fitted_ranges, multiplier_warning
+
+    out = []
+    ranges = fitted_ranges(result)
+    if "M" in ranges:
+        w = multiplier_warning(plan.M, ranges["M"])
+        if w:
+            out.append(w.replace("M = ", "the plan's M = ", 1))
+    if error_result is not None:
+        lo, hi = fitted_ranges(error_result)["L"]
+        if not lo <= plan.target_loss <= hi:
+            out.append(
+                f"the target's loss {plan.target_loss:.4g} lies outside the losses the error law was fitted on "
+                f"[{lo:.4g}, {hi:.4g}]: the error law is extrapolated"
+            )
+    return out
 
 
 #: The plan quantities given intervals by ``plan --bootstrap``, with their text labels.
