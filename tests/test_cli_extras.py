@@ -49,10 +49,10 @@ def test_fit_bootstrap_is_reproducible_with_the_seed_and_narrower_at_a_lower_lev
     assert all(c[k][0] >= a[k][0] and c[k][1] <= a[k][1] for k in a)
 
 
-def test_fit_bootstrap_text_lists_intervals(capsys, runs_csv):
+def test_fit_bootstrap_text_lists_intervals_from_the_residual_bootstrap_by_default(capsys, runs_csv):
     code, out, _ = _run(capsys, "fit", str(runs_csv), "--law", "overtraining", "--bootstrap", "50", "--level", "0.9")
     assert code == 0
-    assert "90% intervals (50 pairs bootstrap replicates, seed 0" in out
+    assert "90% intervals (50 residual bootstrap replicates, seed 0" in out
     assert "eta in [" in out
 
 
@@ -208,7 +208,8 @@ def test_plan_bootstrap_json_brackets_the_point_plan_and_matches_plan_interval(c
     assert set(payload["intervals"]) == {*PLAN_KEYS, "target_loss"}
     assert payload["bootstrap"]["n_boot"] == 100 and payload["bootstrap"]["level"] == 0.8
     ref = plan_interval(
-        bootstrap_config(testbed, choose_config(testbed, "rpj"), n_boot=100, seed=3), target_err=0.45, inference_tokens=1e12
+        bootstrap_config(testbed, choose_config(testbed, "rpj"), n_boot=100, seed=3, method="residual"),  # the CLI's default
+        target_err=0.45, inference_tokens=1e12,
     )
     assert payload["bootstrap"]["n_unreachable"] == ref.n_unreachable
     for k, (lo, hi) in ref.intervals(0.8).items():
@@ -228,7 +229,7 @@ def test_plan_bootstrap_from_a_users_csv_prints_intervals(capsys, runs_csv):
         capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-loss", "2.6", "--bootstrap", "50"
     )
     assert code == 0, err
-    assert "95% intervals (50 pairs bootstrap replicates, seed 0;" in out
+    assert "95% intervals (50 residual bootstrap replicates, seed 0;" in out
     for label in ("parameters N", "tokens D", "total FLOPs"):
         assert any(line.strip().startswith(label) and " in [" in line for line in out.splitlines())
 

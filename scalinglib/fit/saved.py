@@ -223,7 +223,10 @@ class _Reader:
     def number(self, v: Any, where: str) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise self.fail(f"not a valid saved fit: {where} is not a number ({type(v).__name__})")
-        x = float(v)
+        try:
+            x = float(v)
+        except OverflowError:  # an integer beyond the range of doubles
+            x = math.inf
         if not math.isfinite(x):
             raise self.fail(f"non-finite number in {where}")
         return x
