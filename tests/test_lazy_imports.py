@@ -25,7 +25,7 @@ def test_import_scalinglib_imports_no_pandas_or_scipy():
     assert _loaded_after("import scalinglib") == []
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["fit", "--help"], ["plan", "--help"], ["reproduce", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["fit", "--help"], ["plan", "--help"], ["reproduce", "--help"], ["predict", "--help"]])
 def test_cli_help_imports_no_pandas_or_scipy(argv):
     code = (
         "import contextlib, io\nfrom scalinglib.cli import main\n"
