@@ -15,7 +15,7 @@ Each returns a :class:`matplotlib.figure.Figure`; importing this module imports 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -36,7 +36,7 @@ MAX_CURVES = 6
 #: Targets drawn with interval bars; beyond this number they are drawn as points only.
 MAX_BARS = 40
 
-_SHADE = dict(color="0.85", alpha=0.5, lw=0, zorder=0)
+_SHADE: dict[str, Any] = {"color": "0.85", "alpha": 0.5, "lw": 0, "zorder": 0}
 
 
 def _curve_ms(M: np.ndarray, extra=None) -> np.ndarray:
@@ -60,7 +60,7 @@ def _plain_y(ax) -> None:
     ax.yaxis.set_minor_formatter(mt.FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "2357" else ""))
 
 
-def _loss_at(law, C: np.ndarray, M: float) -> np.ndarray:
+def _loss_at(law: Any, C: np.ndarray, M: float) -> np.ndarray:
     """The loss law along compute C at token multiplier M (any loss law)."""
     kind = spec_of(law).kind
     if kind == "overtraining":
@@ -103,7 +103,8 @@ def _error_panel(ax, result: FitResult, L_extra=None) -> None:
     pad = 0.05 * (ext.max() - ext.min() or 1.0)
     grid = np.linspace(ext.min() - pad, ext.max() + pad, 200)
     ax.axvspan(L.min(), L.max(), **_SHADE, label="fitted range of loss")
-    ax.plot(grid, result.law.predict(grid), color=pl.OKABE_ITO["vermillion"], lw=1.4, label="error law")
+    law: Any = result.law
+    ax.plot(grid, law.predict(grid), color=pl.OKABE_ITO["vermillion"], lw=1.4, label="error law")
     ax.scatter(L, err, color=pl.OKABE_ITO["vermillion"], s=22, edgecolors="white", linewidths=0.5, zorder=3, label="fitted runs")
     pl.log_axes(ax, "loss", "err", logx=False, logy=False)
 
@@ -145,16 +146,16 @@ def forecast_figure(fc: Forecast, result: FitResult, error_result: FitResult | N
         def bounds(prefix: str):
             out = []
             if prefix in fc.intervals:
-                out.append((f"{pct} law interval", fc.intervals[prefix], dict(colors="0.1", lw=3.0, zorder=4.5)))
+                out.append((f"{pct} law interval", fc.intervals[prefix], {"colors": "0.1", "lw": 3.0, "zorder": 4.5}))
             if f"{prefix}_new_run" in fc.intervals:
                 out.append((f"{pct} new-run interval", fc.intervals[f"{prefix}_new_run"],
-                            dict(colors=pl.OKABE_ITO["orange"], lw=1.2, zorder=4)))
+                            {"colors": pl.OKABE_ITO["orange"], "lw": 1.2, "zorder": 4}))
             return out
 
         _targets(ax, fc.targets["C"], fc.loss, bounds("loss"), many, "targets (predicted)")
         ax.set_title(f"loss: {_title(result)}", fontsize=9)
         ax.legend(fontsize=7, loc="best")
-        if chained:
+        if chained and error_result is not None:
             ax2 = axes[0][1]
             _error_panel(ax2, error_result, L_extra=fc.loss)
             _targets(ax2, fc.loss, fc.err, bounds("err"), many, "targets (predicted)")

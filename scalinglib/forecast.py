@@ -30,8 +30,10 @@ error law is extrapolated in loss, or the predicted error leaves [0, 1].
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,10 +49,10 @@ __all__ = [
     "Forecast",
     "fitted_ranges",
     "forecast",
+    "multiplier_warning",
     "outside_ratio",
     "run_sizes",
     "target_sizes",
-    "multiplier_warning",
 ]
 
 #: Quantities of the extrapolation report, in the order they are reported.
@@ -75,7 +77,7 @@ def target_sizes(N=None, D=None, M=None, C=None) -> dict[str, np.ndarray]:
         For any other combination, arrays of different lengths, or a value that is not
         finite and positive.
     """
-    given = {k: v for k, v in dict(N=N, D=D, M=M, C=C).items() if v is not None}
+    given = {k: v for k, v in {"N": N, "D": D, "M": M, "C": C}.items() if v is not None}
     arrays = {}
     for k, v in given.items():
         a = np.atleast_1d(np.asarray(v, dtype=float)).ravel()
@@ -239,8 +241,7 @@ class Forecast:
 
 def _nums(a: np.ndarray) -> list[float | None]:
     """Python floats, None where not finite (JSON has no NaN)."""
-    a = np.asarray(a, dtype=float)
-    return np.where(np.isfinite(a), a, None).tolist()
+    return [v if math.isfinite(v) else None for v in np.asarray(a, dtype=float).tolist()]
 
 
 def _num(x) -> float | None:
@@ -321,13 +322,15 @@ def forecast(
     result, boot = _unpack(fit, bootstrap)
     t = target_sizes(**{k: v for k, v in targets.items() if v is not None})
     x = _law_inputs(result, t)
-    loss = np.asarray(result.law.predict(*x), dtype=float)
+    law: Any = result.law
+    loss = np.asarray(law.predict(*x), dtype=float)
     eres = eboot = None
     if error_fit is not None:
         eres, eboot = _unpack(error_fit, error_bootstrap)
         if spec_of(eres.law).inputs != ("L",):
             raise FitError(f"the error fit must be of the error law Err(L), not {type(eres.law).__name__}")
-    err = None if eres is None else np.asarray(eres.law.predict(loss), dtype=float)
+    elaw: Any = None if eres is None else eres.law
+    err = None if elaw is None else np.asarray(elaw.predict(loss), dtype=float)
 
     notes: list[str] = []
     intervals: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -336,7 +339,8 @@ def forecast(
         n_boot = boot.n_boot if eboot is None else min(boot.n_boot, eboot.n_boot)
         if eboot is not None and eboot.n_boot != boot.n_boot:
             notes.append(f"the first {n_boot} replicates of each fit are paired ({boot.n_boot} and {eboot.n_boot} saved)")
-        if eboot is not None and eboot.seed is not None and eboot.seed == boot.seed and eres.n_points == result.n_points \
+        if eres is not None and eboot is not None and eboot.seed is not None and eboot.seed == boot.seed \
+                and eres.n_points == result.n_points \
                 and eboot.method == boot.method == "residual":
             notes.append(
                 f"both fits were bootstrapped with seed {boot.seed} on as many runs: their resamples are drawn "

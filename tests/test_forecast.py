@@ -6,13 +6,12 @@ import warnings
 
 import numpy as np
 import pytest
+from test_saved_fit import synthetic_runs
 
 import scalinglib as sl
 from scalinglib.fit import FitError
 from scalinglib.forecast import fitted_ranges, forecast, outside_ratio, target_sizes
 from scalinglib.uncertainty import bootstrap, percentile_interval
-
-from test_saved_fit import synthetic_runs
 
 
 @pytest.fixture(scope="module")

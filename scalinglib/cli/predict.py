@@ -9,6 +9,7 @@ fits can reuse.
 from __future__ import annotations
 
 import argparse
+import math
 from typing import TYPE_CHECKING, Any
 
 from .core import (
@@ -130,7 +131,7 @@ def _forecast_payload(fc: Forecast, loss: SavedFit, error: SavedFit | None) -> d
 
 
 def _ratio_text(name: str, r: float) -> str:
-    if r != r:  # NaN: not known for this law
+    if math.isnan(r):  # not known for this law
         return f"{name} -"
     if r == 1.0:
         return f"{name} inside"
@@ -141,8 +142,8 @@ def _forecast_text(fc: Forecast, loss: SavedFit, error: SavedFit | None) -> str:
     lines = [f"loss law:    {_describe(loss)}"]
     if error is not None:
         lines.append(f"error law:   {_describe(error)}")
-    if fc.n_boot:
-        b = loss.bootstrap
+    b = loss.bootstrap
+    if fc.n_boot and b is not None:
         lines.append(
             f"intervals:   {100 * fc.level:g}% percentile, {fc.n_boot} bootstrap replicates ({b.method}, seed {b.seed}); "
             "law = where the law lies; new run = the law plus the fitted runs' scatter (quote it for one training run)"
@@ -164,13 +165,13 @@ def _forecast_text(fc: Forecast, loss: SavedFit, error: SavedFit | None) -> str:
 
     for i in range(fc.n_targets):
         t = {k: fc.targets[k][i] for k in ("N", "D", "M", "C")}
-        size = (f"N = {t['N']:.4g}, D = {t['D']:.4g} (M = {t['M']:.4g}, C = {t['C']:.4g})" if t["N"] == t["N"]
+        size = (f"N = {t['N']:.4g}, D = {t['D']:.4g} (M = {t['M']:.4g}, C = {t['C']:.4g})" if not math.isnan(t["N"])
                 else f"C = {t['C']:.4g}")
         lines += ["", f"target {i + 1}: {size}"]
         lines.append(f"  loss   {fc.loss[i]:.4f}{cell('loss', i)}{cell('loss_new_run', i)}")
         if fc.err is not None:
             lines.append(f"  error  {fc.err[i]:.4f}{cell('err', i)}{cell('err_new_run', i)}")
-        outside = ", ".join(_ratio_text(k, float(v[i])) for k, v in ex.ratios.items() if v[i] == v[i])
+        outside = ", ".join(_ratio_text(k, float(v[i])) for k, v in ex.ratios.items() if not math.isnan(v[i]))
         if ex.loss_outside is not None:
             d = float(ex.loss_outside[i])
             outside += "; loss " + ("inside the error law's runs" if d == 0 else

@@ -35,9 +35,10 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ from .result import FitError, FitResult
 if TYPE_CHECKING:
     from ..uncertainty import Bootstrap
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "SavedFit", "SavedFitError", "save_fit", "load_fit", "fit_document"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "SavedFit", "SavedFitError", "fit_document", "load_fit", "save_fit"]
 
 #: Value of the ``format`` field of every saved fit.
 FORMAT = "scalinglib-fit"
@@ -312,7 +313,7 @@ def _from_document(doc: Any, rd: _Reader) -> SavedFit:
     if kind not in SPECS:
         raise rd.fail(f"unknown law {kind!r}; this scalinglib knows {sorted(SPECS)}")
     spec = SPECS[kind]
-    cls = spec.law
+    cls: Any = spec.law
     params = rd.numbers(rd.get(doc, "params", "", (dict,)), cls.names, "params")
     law = cls(*[params[n] for n in cls.names])
 
@@ -391,7 +392,7 @@ def _from_document(doc: Any, rd: _Reader) -> SavedFit:
     )
 
 
-def _bootstrap_from(b: dict, cls: type, rd: _Reader):
+def _bootstrap_from(b: dict, cls: Any, rd: _Reader):
     from ..uncertainty import Bootstrap
 
     method = rd.get(b, "method", "bootstrap.", (str,))
