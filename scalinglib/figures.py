@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["fit_figure", "forecast_figure", "plan_figure"]
 
 #: At most this many M curves are drawn (spread over the range of M).
-MAX_CURVES = 6
+MAX_CURVES = 8
 #: Targets drawn with interval bars; beyond this number they are drawn as points only.
 MAX_BARS = 40
 
@@ -56,8 +56,10 @@ def _plain_y(ax) -> None:
     """Plain numbers on a log y axis (2.5, 3, 4 rather than 3 x 10^0)."""
     import matplotlib.ticker as mt
 
+    lo, hi = ax.get_ylim()
+    narrow = hi / lo < 10  # less than a decade: label every minor tick (3, 4, 5, 6)
     ax.yaxis.set_major_formatter(mt.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_formatter(mt.FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "2357" else ""))
+    ax.yaxis.set_minor_formatter(mt.FuncFormatter(lambda v, _: f"{v:g}" if narrow or f"{v:g}"[0] in "25" else ""))
 
 
 def _loss_at(law: Any, C: np.ndarray, M: float) -> np.ndarray:
@@ -72,7 +74,7 @@ def _loss_at(law: Any, C: np.ndarray, M: float) -> np.ndarray:
 
 def _title(result: FitResult) -> str:
     params = ", ".join(f"{k} = {v:.3g}" for k, v in result.params.items())
-    return f"{spec_of(result.law).kind} law, {result.n_points} runs: {params}"
+    return f"{spec_of(result.law).kind} law, {result.n_points} runs\n{params}"
 
 
 def _loss_panel(ax, result: FitResult, C_extra=None, M_extra=None) -> None:
