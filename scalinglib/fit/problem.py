@@ -173,6 +173,41 @@ class _Problem:
         """Columns (G, n, p) at exponents E (G, q)."""
         return np.stack(_columns(self.terms, np.asarray(E, dtype=float)), axis=-1)
 
+    def dfeatures(self, E) -> np.ndarray:
+        r"""Derivatives of the columns with respect to the exponents, (G, n, p, q) at E (G, q).
+
+        For a power column :math:`F_j = s_j e^{e_{k_j} u_j}`,
+        :math:`\partial F_j / \partial e_k = [k = k_j]\, u_j F_j`.
+        """
+        E = np.asarray(E, dtype=float)
+        cols = _columns(self.terms, E)
+        out = np.zeros(cols[0].shape + (len(cols), E.shape[-1]))
+        for j, ((k, u, _), F) in enumerate(zip(self.terms, cols)):
+            out[..., j, k] = u * F
+        return out
+
+    def jet(self, E) -> tuple[np.ndarray, np.ndarray]:
+        """The columns (G, n, p) and their derivatives (G, n, p, q) at E (G, q), in one pass."""
+        E = np.asarray(E, dtype=float)
+        cols = _columns(self.terms, E)
+        d = np.zeros(cols[0].shape + (len(cols), E.shape[-1]))
+        for j, ((k, u, _), F) in enumerate(zip(self.terms, cols)):
+            d[..., j, k] = u * F
+        return np.stack(cols, axis=-1), d
+
+    def d2features(self, E) -> np.ndarray:
+        r"""Second derivatives of the columns, (G, n, p, q, q) at E (G, q).
+
+        For a power column, :math:`\partial^2 F_j / \partial e_k \partial e_l = [k = l = k_j]\, u_j^2 F_j`.
+        """
+        E = np.asarray(E, dtype=float)
+        cols = _columns(self.terms, E)
+        q = E.shape[-1]
+        out = np.zeros(cols[0].shape + (len(cols), q, q))
+        for j, ((k, u, _), F) in enumerate(zip(self.terms, cols)):
+            out[..., j, k, k] = u * u * F
+        return out
+
     @property
     def spec(self) -> LawSpec:
         return SPECS[self.name]
