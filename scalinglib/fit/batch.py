@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from .diagnostics import _edge_mask
-from .nnls import _grid_argmin, _nnls_core, _sse_at, _weighted_nnls
+from .nnls import _CHUNK, _grid_argmin, _nnls_core, _sse_at, _weighted_nnls
 from .problem import SEARCH_BOXES, _Problem, problem, spec_of
 from .refine import _golden
 
@@ -113,10 +113,57 @@ def fit_batch_exponents(prob: _Problem, box: dict, W: np.ndarray, Y: np.ndarray,
             raise ValueError(f"grid_points must be at least 3, got {grid_points!r}")
         axes.append(np.linspace(lo, hi, npts))
     mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(axes))
-    g = _grid_argmin(prob.features(mesh), W, Y)
+    if len(axes) == 2 and prob.separable:
+        g = _separable_grid_argmin(prob, axes, W, Y)
+    else:
+        g = _grid_argmin(prob.features(mesh), W, Y)
     box_lo = np.array([a[0] for a in axes])
     box_hi = np.array([a[-1] for a in axes])
     return _lm_batch(prob, W, Y, mesh[g], box_lo, box_hi)
+
+
+def _separable_grid_argmin(prob: _Problem, axes: list[np.ndarray], W: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    r"""Index of each replicate's grid minimum on the tensor grid axes[0] x axes[1], one exponent per column.
+
+    The same NNLS as :func:`~scalinglib.fit.nnls._grid_argmin`, but the moments of a
+    column are computed once per value of its own exponent: :math:`\sum_i W_{bi} f_{ig}`,
+    :math:`\sum_i W_{bi} f_{ig}^2` and :math:`\sum_i W_{bi} Y_{bi} f_{ig}` are products of
+    (B, n) with (n, G_k); the cross moments :math:`\sum_i W_{bi} f_{ig} f'_{ih}` of all
+    replicates are one matrix product of the weights (B, n) with the products of the
+    columns (n, G_1 G_2).
+    """
+    F = []
+    for (k, u, s) in sorted(prob.terms, key=lambda t: t[0]):
+        f = s * np.exp(axes[k][:, None] * u[None, :])  # (G_k, n)
+        f = f - f.mean(axis=1, keepdims=True)  # centring and scaling leave the fit unchanged
+        sc = np.max(np.abs(f), axis=1, keepdims=True)
+        F.append((f / np.where(sc > 0, sc, 1.0)).T)  # (n, G_k)
+    f1, f2 = F
+    G1, G2 = f1.shape[1], f2.shape[1]
+    K = (f1[:, :, None] * f2[:, None, :]).reshape(f1.shape[0], G1 * G2)  # products of the two columns
+    out = np.empty(W.shape[0], dtype=int)
+    for s0 in range(0, W.shape[0], _CHUNK):
+        w, y = W[s0 : s0 + _CHUNK], Y[s0 : s0 + _CHUNK]
+        y = y - y.mean(axis=1, keepdims=True)
+        sw = w.sum(axis=1)
+        inv = (1.0 / sw)[:, None]
+        wy = w * y
+        my = wy.sum(axis=1)[:, None]
+        yy = np.sum(wy * y, axis=1)[:, None] - my * my * inv
+        P1, P2 = w @ np.hstack([f1, f1 * f1]), w @ np.hstack([f2, f2 * f2])
+        m1, m2 = P1[:, :G1], P2[:, :G2]
+        S11 = P1[:, G1:] - m1 * m1 * inv
+        S22 = P2[:, G2:] - m2 * m2 * inv
+        r1 = wy @ f1 - m1 * my * inv
+        r2 = wy @ f2 - m2 * my * inv
+        b = w.shape[0]
+        S12 = (w @ K).reshape(b, G1, G2) - m1[:, :, None] * m2[:, None, :] * inv[:, :, None]
+        sse = _nnls_core(
+            yy[:, :, None], sw[:, None, None], r1[:, :, None], S11[:, :, None], r2[:, None, :], S22[:, None, :], S12,
+            coef=False,
+        )[0]
+        out[s0 : s0 + _CHUNK] = np.argmin(sse.reshape(b, -1), axis=1)
+    return out
 
 
 def _vp_batch(prob: _Problem, x: np.ndarray, W: np.ndarray, Y: np.ndarray, jac: bool = True):
