@@ -113,7 +113,7 @@ def fit_batch_exponents(prob: _Problem, box: dict, W: np.ndarray, Y: np.ndarray,
             raise ValueError(f"grid_points must be at least 3, got {grid_points!r}")
         axes.append(np.linspace(lo, hi, npts))
     mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(axes))
-    if len(axes) == 2 and prob.separable:
+    if len(axes) == 2 and getattr(prob, "separable", False):  # power columns, one exponent each
         g = _separable_grid_argmin(prob, axes, W, Y)
     else:
         g = _grid_argmin(prob.features(mesh), W, Y)

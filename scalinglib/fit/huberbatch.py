@@ -39,7 +39,13 @@ def _huber_eval(prob: _Problem, Z: np.ndarray, W: np.ndarray, logY: np.ndarray, 
 
     A replicate with a non-positive or non-finite prediction has the value inf.
     """
-    p, q = len(prob.terms), len(prob.exps)
+    with np.errstate(all="ignore"):  # a replicate gone non-finite is marked bad
+        return _huber_eval_raw(prob, Z, W, logY, delta, order)
+
+
+def _huber_eval_raw(prob, Z, W, logY, delta, order):
+    q = len(prob.exps)
+    p = Z.shape[1] - 1 - q
     e = Z[:, 1 + p:]
     F, dF = prob.jet(e)  # (B, n, p), (B, n, p, q)
     with np.errstate(all="ignore"):
@@ -49,8 +55,9 @@ def _huber_eval(prob: _Problem, Z: np.ndarray, W: np.ndarray, logY: np.ndarray, 
         bad = ~np.all(np.isfinite(f) & (f > 0), axis=1)
         r = np.log(np.where(f > 0, f, 1.0)) - logY
     a = np.abs(r)
-    h = np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
-    value = np.where(bad, np.inf, np.sum(W * h, axis=1))
+    with np.errstate(all="ignore"):
+        h = np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+        value = np.where(bad, np.inf, np.sum(W * h, axis=1))
     if order < 2:
         return value
     # first derivatives of f: intercept, log-coefficients, exponents
@@ -62,6 +69,15 @@ def _huber_eval(prob: _Problem, Z: np.ndarray, W: np.ndarray, logY: np.ndarray, 
         psi = np.clip(r, -delta, delta)
         w1 = W * psi * inv  # gradient weights; psi / f times the second derivatives of f
         w2 = W * ((a <= delta) - psi) * inv * inv  # (psi' - psi) / f^2 times the outer products
+    with np.errstate(all="ignore"):  # a replicate gone non-finite is marked bad below
+        g, H = _derivatives(prob, Z, e, c, cF, cdF, Df, w1, w2)
+    bad |= ~np.all(np.isfinite(g), axis=1) | ~np.all(np.isfinite(H), axis=(1, 2))
+    return value, np.where(bad[:, None], 0.0, g), np.where(bad[:, None, None], 0.0, H)
+
+
+def _derivatives(prob, Z, e, c, cF, cdF, Df, w1, w2):
+    """Gradient (B, P) and Hessian (B, P, P) of the objective from the derivatives of f (see the module)."""
+    p, q, P = len(cF), e.shape[1], len(Df)
     g = np.stack([np.sum(w1 * d, axis=1) for d in Df], axis=1)
     H = np.empty(Z.shape + (P,))
     for i in range(P):
@@ -79,8 +95,7 @@ def _huber_eval(prob: _Problem, Z: np.ndarray, W: np.ndarray, logY: np.ndarray, 
             H[:, 1 + p + k, 1 + p + l] += np.sum(w1 * sum(c[:, j, None] * d2[:, :, j, k, l] for j in range(p)), axis=1)
     iu = np.triu_indices(P, 1)
     H[:, iu[1], iu[0]] = H[:, iu[0], iu[1]]
-    bad |= ~np.all(np.isfinite(g), axis=1)
-    return value, np.where(bad[:, None], 0.0, g), np.where(bad[:, None, None], 0.0, H)
+    return g, H
 
 
 def _huber_newton(prob: _Problem, Z0: np.ndarray, W: np.ndarray, logY: np.ndarray, delta: float):
