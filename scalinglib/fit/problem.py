@@ -16,6 +16,14 @@ A :class:`LawSpec` states this once per law (inputs, exponents, names of the
 coefficients, the columns ``(k_j, u_j, s_j)`` as a function of the inputs, the
 default search box and the starts of a Huber fit); :func:`problem` turns a spec and
 data into a :class:`_Problem`, which is all the fitting core sees.
+
+The batch path (:mod:`scalinglib.fit.batch`, :mod:`scalinglib.fit.huberbatch`) asks a
+problem only for its columns at a batch of nonlinear parameters and their
+derivatives: :meth:`_Problem.features` (G, n, p), :meth:`_Problem.jet` (the columns
+and their first derivatives, (G, n, p, q)) and :meth:`_Problem.d2features` (second
+derivatives, for the Huber objective). A law whose columns are not powers (e.g. a
+sigmoid :math:`1 / (1 + e^{-k (x - x_0)})` with nonlinear k and :math:`x_0`) gets every
+replicate of its bootstrap fitted at once by providing these three.
 """
 
 from __future__ import annotations
