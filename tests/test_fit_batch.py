@@ -8,8 +8,11 @@ runs and the testbed, for the pairs and the residual schemes:
 
 * every replicate's objective is no worse than the loop's by more than 1e-9 relative
   (``OBJ_RTOL``: the global optimum is still found);
-* every replicate's parameters agree with the loop's to 1e-5 relative (``PARAM_RTOL``;
-  measured: below 2e-7 for least squares and the Huber objective).
+* every replicate's parameters agree with the loop's to 1e-5 relative on these
+  replicates (``PARAM_RTOL``; measured: below 5e-7 on Epoch's points and Sardana's
+  runs). Where a fit's objective is flat along a valley, parameters of two solutions
+  whose objectives agree to 1e-15 can differ more (up to 2e-4 on 60 pairs replicates
+  of the testbed's RefinedWeb runs), which is why the objective is the promise.
 """
 
 from __future__ import annotations
