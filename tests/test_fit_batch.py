@@ -22,14 +22,18 @@ import warnings
 import numpy as np
 import pytest
 
-from scalinglib.data import load_chinchilla_runs
 from scalinglib.chinchilla import exclude_highest_losses
+from scalinglib.data import load_chinchilla_runs
 from scalinglib.fit import (
-    fit_batch, fit_chinchilla, fit_error, fit_overtraining, huber_log_objective, refine_huber_log,
+    fit_batch,
+    fit_chinchilla,
+    fit_error,
+    fit_overtraining,
+    huber_log_objective,
+    refine_huber_log,
     refine_huber_log_batch,
 )
 from scalinglib.fit.batch import fit_batch_exponents
-from scalinglib.fit.problem import problem
 from scalinglib.laws import ChinchillaLaw
 from scalinglib.uncertainty import _draw_pairs, _draw_residual, bootstrap
 

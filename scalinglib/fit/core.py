@@ -34,6 +34,7 @@ from .onexp import _OneExponent
 from .problem import _Problem, _scaled_columns
 from .refine import _local_minima, _refine_1d, _refine_box
 
+
 def _solve_at(prob: _Problem, E: np.ndarray, grad: bool = False, exact: bool = True):
     """NNLS solution and its exact SSE at exponents E (G, q): (sse (G,), coef (G, p + 1)).
 

@@ -63,7 +63,6 @@ def _huber_eval_raw(prob, Z, W, logY, delta, order):
     # first derivatives of f: intercept, log-coefficients, exponents
     cdF = [[c[:, j, None] * dF[:, :, j, k] for k in range(q)] for j in range(p)]
     Df = [np.ones_like(f)] + cF + [sum(cdF[j][k] for j in range(p)) for k in range(q)]
-    P = len(Df)
     with np.errstate(all="ignore"):
         inv = 1.0 / f
         psi = np.clip(r, -delta, delta)
