@@ -99,3 +99,19 @@ def test_release_workflow_builds_on_tags_and_publishes_by_trusted_publishing():
     assert publish["permissions"] == {"id-token": "write"}
     assert any(s.get("uses", "").startswith("pypa/gh-action-pypi-publish@") for s in publish["steps"])
     assert not any("password" in (s.get("with") or {}) for s in publish["steps"])  # no API token
+
+
+def test_the_repository_is_named_in_one_place_the_fork_block_of_config():
+    """A fork changes one block of _config.yml; no other file names the repository."""
+    root = WORKFLOWS.parents[1]
+    config = (root / "_config.yml").read_text()
+    block = config.split("FORK OR PUBLISH", 1)[1].split("\n", 1)[1].split("# ====", 1)[0]
+    url = yaml.safe_load(block)["repository"]["url"]
+    assert url == yaml.safe_load(config)["repository"]["url"]
+    skip = {".git", ".venv", "_build", "node_modules", "artifacts", "__pycache__", ".hypothesis"}
+    naming = [str(p.relative_to(root)) for p in root.rglob("*")
+              if p.is_file() and not skip & set(p.relative_to(root).parts)
+              and p.suffix in {".md", ".yml", ".yaml", ".py", ".ipynb", ".toml", ".cff", ".txt", ".cfg", ""}
+              and url.split("://", 1)[1] in p.read_text(errors="replace")]
+    assert naming == ["_config.yml"], naming
+    assert "FORK OR PUBLISH" in (root / "README.md").read_text()
