@@ -39,6 +39,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from .data import DATASETS, DEFAULT_EVAL
 from .fit import FitWarning, fit_overtraining
@@ -106,7 +107,7 @@ def optimal_multiplier(law: OvertrainingLaw) -> float:
     :meth:`OvertrainingLaw.optimal_multiplier`, with its ``ValueError`` raised as :class:`PlanError`.
     """
     try:
-        return law.optimal_multiplier()
+        return float(law.optimal_multiplier())
     except ValueError as exc:
         raise PlanError(f"the compute-optimal multiplier needs a, b, eta > 0; got a={law.a}, b={law.b}, eta={law.eta}") from exc
 
@@ -325,6 +326,7 @@ def plan_interval(
     else:
         raise TypeError(f"expected a Bootstrap or ConfigBootstrap, got {type(boot).__name__}")
     s = loss_boot.samples
+    point_law: OvertrainingLaw | ChinchillaLaw
     if loss_boot.law == "OvertrainingLaw":
         six = 6.0 ** (-s["eta"])
         E, A, B, alpha, beta = s["E"], s["a"] * six, s["b"] * six, 2 * s["eta"], 2 * s["eta"]
@@ -335,12 +337,14 @@ def plan_interval(
     else:
         raise TypeError(f"planning needs an over-training or Chinchilla law, got {loss_boot.law}")
     if target_err is not None:
+        assert error_boot is not None  # an error target was refused above without a ConfigBootstrap
         e = error_boot.samples
         gap = (e["epsilon"] - float(target_err)) / e["k"]
         with np.errstate(divide="ignore", invalid="ignore"):
             targets = np.where((gap > 0) & (e["gamma"] > 0), -np.log(gap) / e["gamma"], np.nan)
         point = plan_for_error(point_err, point_law, target_err, T)
     else:
+        assert target_loss is not None  # exactly one of the two targets was given
         targets = np.full(E.shape, float(target_loss))
         point = plan_for_loss(point_law, target_loss, T)
     N, D, ok, _ = _plan_arrays(E, A, B, alpha, beta, np.where(np.isfinite(targets), targets, -np.inf), T)
@@ -428,7 +432,7 @@ def inference_sweep(
     return pd.DataFrame(rows)
 
 
-def compute_optimal_band(boot, C: Sequence[float], level: float = 0.90) -> pd.DataFrame:
+def compute_optimal_band(boot, C: ArrayLike, level: float = 0.90) -> pd.DataFrame:
     r"""Compute-optimal allocation of an over-training law, with bootstrap intervals.
 
     For :math:`L(C, M) = E + (a M^\eta + b M^{-\eta}) C^{-\eta}` the loss at fixed compute

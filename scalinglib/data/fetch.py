@@ -24,7 +24,7 @@ class DataError(ValueError):
 
 
 def _registry(name: str) -> dict[str, str]:
-    text = resources.files("scalinglib").joinpath("registry", name).read_text()
+    text = resources.files("scalinglib").joinpath("registry").joinpath(name).read_text()
     out = {}
     for line in text.splitlines():
         if line.strip():

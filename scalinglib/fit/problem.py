@@ -65,7 +65,7 @@ class LawSpec:
     """
 
     kind: str
-    law: type
+    law: type[Law]
     inputs: tuple[str, ...]
     exponents: tuple[str, ...]
     linear: tuple[str, ...]
