@@ -31,15 +31,15 @@ training set.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from .data import DATASETS, DEFAULT_EVAL, MODEL_LABELS
-from .laws import ChinchillaLaw, OvertrainingLaw
 from .fit import FitError, FitResult, FitWarning, fit_chinchilla, fit_compute, fit_overtraining, refine_huber_log
+from .laws import ChinchillaLaw, OvertrainingLaw
 from .paper import SMALL_MODELS, Config, Run, default_config, select_runs
 from .uncertainty import bootstrap_config
 

@@ -34,8 +34,8 @@ choices of fitting runs).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -161,7 +161,7 @@ def _plan_arrays(E, A, B, alpha, beta, target, T):
     al, be = np.where(ok, alpha, 1.0), np.where(ok, beta, 1.0)
     logNmin = (np.log(A_s) - np.log(gap_s)) / al
     logT2 = np.log(2.0 * T) if T > 0 else -np.inf
-    col = lambda x: x[:, None]  # noqa: E731
+    col = lambda x: x[:, None]
     grid = np.linspace(*_V_RANGE, _GRID)
     with np.errstate(over="ignore", divide="ignore"):
         lf, _, _ = _log_total(grid[None, :], col(logNmin), col(gap_s), col(B_s), col(al), col(be), logT2)
@@ -231,7 +231,7 @@ def plan_for_loss(law: OvertrainingLaw | ChinchillaLaw, target_loss: float, infe
         )
     if not (A > 0 and B > 0 and alpha > 0 and beta > 0):
         raise PlanError(f"planning needs A, B, alpha, beta > 0; the law has A={A}, B={B}, alpha={alpha}, beta={beta}")
-    N, D, ok, edge = _plan_arrays(E, A, B, alpha, beta, target, T)
+    N, D, ok, _ = _plan_arrays(E, A, B, alpha, beta, target, T)
     if not ok[0]:
         raise PlanError("no interior optimum found for this target (the optimum lies outside N_min * [1 + 1e-12, e^100])")
     return _make_plan(float(N[0]), float(D[0]), target, T)

@@ -184,7 +184,7 @@ def log_axes(ax: plt.Axes, x: str | None = None, y: str | None = None, logx: boo
 # ----------------------------------------------------------------------------- chapters 1-4
 # Legend helpers and per-training-set panels used by chapters 1-4 (added by the chapters 1-4 helper).
 
-from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.lines import Line2D
 
 
 def size_handles(models, color: str = "0.35", **kw) -> list:

@@ -27,7 +27,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from scalinglib._version import __version__  # noqa: E402 - the checkout's version, not an installed one
+from scalinglib._version import __version__
 
 SDIST_MUST_HOLD = ("LICENSE", "README.md", "CHANGELOG.md", "CITATION.cff", "pyproject.toml", "tests/conftest.py",
                    "tests/test_packaging.py", "tests/data/fit_reference.json", "scalinglib/registry/testbed.txt")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 # Only the standard library and plain constants at import time (see .core). The shared
 # texts and REPRODUCE_KEYS are re-exported: they were public here before the split.

@@ -75,10 +75,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     else:
         if args.law is not None:
             raise UserDataError("--law applies to --csv; with --dataset the over-training law is fitted on the testbed's runs")
+        from ..data import load_testbed
         from ..paper import fit_config
         from ..recipe import choose_config
-
-        from ..data import load_testbed
 
         df = load_testbed(args.data)
         cfg = choose_config(df, args.dataset, args.eval_set, args.downstream)  # the runs that choose N and D

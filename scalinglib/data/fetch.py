@@ -80,7 +80,9 @@ def _fetch_one(url: str, name: str, digest: str, final: Path, partial_dir: Path,
             return
         except DataError:
             raise
-        except Exception as exc:  # network errors, a connection closed mid-file: try again
+        # Any failure of one attempt (network errors, a connection closed mid-file, an error
+        # raised inside pooch) is retried, and the last one is reported, naming file and URL.
+        except Exception as exc:  # noqa: BLE001 - reported below, not swallowed
             last = exc
         finally:
             tmp.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ Each takes ``objective="lsq"`` (default) or ``"huber_log"``
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

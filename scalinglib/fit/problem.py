@@ -21,8 +21,8 @@ data into a :class:`_Problem`, which is all the fitting core sees.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
