@@ -93,6 +93,7 @@ def test_artefacts_carry_the_one_version_and_the_spdx_licence(dist):
     # the data registries are package data: without them no download can be verified
     for reg in ("testbed", "external", "sardana", "ladder"):
         assert f"scalinglib/registry/{reg}.txt" in names
+    assert "scalinglib/py.typed" in names  # PEP 561: the package's annotations are checked (mypy) and shipped
     assert not [n for n in names if n.startswith("tests/")]
 
 
