@@ -10,6 +10,7 @@ release publishes by trusted publishing.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,3 +116,23 @@ def test_the_repository_is_named_in_one_place_the_fork_block_of_config():
               and url.split("://", 1)[1] in p.read_text(errors="replace")]
     assert naming == ["_config.yml"], naming
     assert "FORK OR PUBLISH" in (root / "README.md").read_text()
+
+
+def test_guard_rails_run_the_pinned_versions_before_the_tests():
+    """pre-commit, make lint and .ci/run use the ruff and mypy of the dev extra, lint first."""
+    root = WORKFLOWS.parents[1]
+    # (no tomllib before Python 3.11) the dev extra's "name==version" lines
+    dev = (root / "pyproject.toml").read_text().split("\ndev = [", 1)[1].split("]", 1)[0]
+    pins = dict(re.findall(r'"([\w-]+)==([\w.]+)"', dev))
+    assert set(pins) == {"ruff", "mypy"}, pins
+    hooks = yaml.safe_load((root / ".pre-commit-config.yaml").read_text())["repos"]
+    ruff_repo = next(r for r in hooks if r["repo"].endswith("/ruff-pre-commit"))
+    assert ruff_repo["rev"] == f"v{pins['ruff']}"
+    assert {h["id"] for h in ruff_repo["hooks"]} == {"ruff-check", "ruff-format"}
+    assert any(h["id"] == "mypy" for r in hooks for h in r["hooks"])
+    makefile = (root / "Makefile").read_text()
+    lint = makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]
+    for command in ("ruff\" check .", "ruff\" format --check .", "mypy\""):
+        assert command in lint, command
+    ci = (root / ".ci" / "run").read_text()
+    assert ci.index("make lint") < ci.index("make test")
