@@ -119,7 +119,6 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
 
 
-
 __all__ = [
     "__version__",
     "DataError",
