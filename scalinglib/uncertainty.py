@@ -52,13 +52,17 @@ checked: a replicate is not refitted one by one to ask whether its fit is identi
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .fit import N_PARAMS, SPECS, FitError, FitResult, FitWarning, fit_batch, refine_huber_log_batch
+
+if TYPE_CHECKING:  # paper imports this module
+    from .paper import ConfigFit
 
 __all__ = [
     "Bootstrap",
@@ -127,7 +131,9 @@ class Bootstrap:
     def law_batch(self):
         """One law object whose parameters are column arrays (B, 1): its ``predict``
         broadcasts to (B, k) for k inputs (vectorised over replicates)."""
-        cls = _LAW_CLASSES[self.law]
+        # Any: the parameters are column arrays here, not the floats the laws declare;
+        # the laws' formulas broadcast over them
+        cls: Any = _LAW_CLASSES[self.law]
         return cls(*[self.samples[n][:, None] for n in cls.names])
 
     def laws(self) -> list:
@@ -374,7 +380,7 @@ class ConfigBootstrap:
     ``err_b = Err_b(L_b(C, M))``.
     """
 
-    fitted: object  # scalinglib.paper.ConfigFit
+    fitted: ConfigFit
     loss: Bootstrap
     error: Bootstrap
     targets: pd.DataFrame = field(repr=False)
@@ -478,7 +484,7 @@ def bootstrap_laws(
     return bootstrap_config(df, config, n_boot, seed, loss_method=loss_method, error_method=error_method)
 
 
-def interval_table(boots: Mapping[str, object], level: float = 0.95) -> pd.DataFrame:
+def interval_table(boots: Mapping[str, Bootstrap], level: float = 0.95) -> pd.DataFrame:
     """Parameter intervals of several bootstraps of the same law, side by side.
 
     ``boots`` maps a label (e.g. ``"pairs"``) to a :class:`~scalinglib.uncertainty.Bootstrap`.

@@ -72,7 +72,9 @@ def fit_batch(fit, W: np.ndarray, Y: np.ndarray, grid_points: int | None = None)
     prob = problem(spec.kind, fit.inputs, fit.y)
     x, coef = fit_batch_exponents(prob, fit.search_box, W, Y, grid_points)
     # the edge as a single fit reports it: within one cell of the fit's grid (the default density over its box)
-    fine = [np.linspace(*fit.search_box[e][:2], SEARCH_BOXES[spec.kind][e][2]) for e in spec.exponents]
+    fine = [
+        np.linspace(fit.search_box[e][0], fit.search_box[e][1], SEARCH_BOXES[spec.kind][e][2]) for e in spec.exponents
+    ]
     n_edge = int(np.sum(np.any([_edge_mask(x[:, k], a) for k, a in enumerate(fine)], axis=0)))
     n_active = int(np.sum(np.any(coef[:, 1:] == 0.0, axis=1)))
     # every law lists intercept, linear coefficient(s), then the exponent(s)

@@ -60,7 +60,7 @@ def _separable_grid(prob: _Problem, axes: list[np.ndarray]) -> np.ndarray:
     """
     y = prob.y
     yc = y - y.mean()
-    (k1, u1, s1), (k2, u2, s2) = sorted(prob.terms, key=lambda t: t[0])
+    (_, u1, s1), (_, u2, s2) = sorted(prob.terms, key=lambda t: t[0])
     F1, r1, S11 = _centred_columns(u1, s1, axes[0], yc)
     F2, r2, S22 = _centred_columns(u2, s2, axes[1], yc)
     S12 = F1 @ F2.T  # (G1, G2); a single BLAS call

@@ -90,6 +90,7 @@ def _derivatives(prob, Z, e, c, cF, cdF, Df, w1, w2):
         for k in range(q):
             H[:, 1 + j, 1 + p + k] += np.sum(w1 * cdF[j][k], axis=1)
     for k in range(q):
+        assert d2 is not None  # q > 0 here
         for l in range(k, q):
             H[:, 1 + p + k, 1 + p + l] += np.sum(w1 * sum(c[:, j, None] * d2[:, :, j, k, l] for j in range(p)), axis=1)
     iu = np.triu_indices(P, 1)

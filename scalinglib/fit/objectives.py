@@ -286,6 +286,7 @@ def _huber_log(prob: _Problem, inputs: dict[str, np.ndarray], lsq: FitResult, de
         z, f = _huber_descent(terms, logy, delta, Z[i])
         if best_z is None or f < best_f:
             best_z, best_f = z, f
+    assert best_z is not None  # order always holds the least-squares start
     theta = best_z.copy()
     theta[1:n_lin] = np.exp(theta[1:n_lin])
     law = prob.spec.law_from(theta[n_lin:], theta[:n_lin])

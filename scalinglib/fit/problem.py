@@ -29,8 +29,8 @@ replicate of its bootstrap fitted at once by providing these three.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -73,7 +73,7 @@ class LawSpec:
     """
 
     kind: str
-    law: type
+    law: type[Law]
     inputs: tuple[str, ...]
     exponents: tuple[str, ...]
     linear: tuple[str, ...]

@@ -11,6 +11,7 @@ give parameters near 1e301 whose predictions overflow, and are refused the same 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -26,8 +27,13 @@ class FitError(ValueError):
     """Input that cannot be fitted (too few points, NaN, non-positive sizes)."""
 
 
+#: The law a :class:`FitResult` holds: ``fit_overtraining`` returns a
+#: ``FitResult[OvertrainingLaw]``, so a type checker knows ``res.law.eta`` exists.
+LawT = TypeVar("LawT", bound=Law)
+
+
 @dataclass(frozen=True, repr=False)
-class FitResult:
+class FitResult(Generic[LawT]):
     """The outcome of one fit.
 
     Attributes
@@ -59,7 +65,7 @@ class FitResult:
         Human-readable remarks (also raised as :class:`FitWarning`).
     """
 
-    law: Law
+    law: LawT
     objective: str
     inputs: dict[str, np.ndarray]
     y: np.ndarray
