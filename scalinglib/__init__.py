@@ -77,7 +77,7 @@ _LAZY: dict[str, str] = {
 
 #: Submodules reachable as attributes (``scalinglib.fit``), as when they were imported eagerly.
 _SUBMODULES = frozenset(
-    {"backtest", "catalog", "chinchilla", "cli", "data", "evaluation", "fit", "forecast", "laws", "otherlabs", "overtraining",
+    {"backtest", "catalog", "chinchilla", "cli", "data", "evaluation", "figures", "fit", "forecast", "laws", "otherlabs", "overtraining",
      "paper", "planning", "plotting", "recipe", "uncertainty", "userdata"}
 )
 
@@ -95,13 +95,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
         FitError,
         FitResult,
         FitWarning,
+        SavedFit,
+        SavedFitError,
         fit_chinchilla,
         fit_compute,
         fit_error,
         fit_law,
         fit_overtraining,
-        SavedFit,
-        SavedFitError,
         load_fit,
         refine_huber_log,
     )
