@@ -317,6 +317,12 @@ def forecast(
     """
     if not 0.0 < level < 1.0:
         raise FitError(f"level must be in (0, 1), got {level!r}")
+    # a law whose parameters overflow at a target gives inf or NaN there (reported as null), not a warning
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _forecast(fit, targets, error_fit, bootstrap, error_bootstrap, level, new_run, seed)
+
+
+def _forecast(fit, targets, error_fit, bootstrap, error_bootstrap, level, new_run, seed) -> Forecast:
     from .uncertainty import percentile_interval
 
     result, boot = _unpack(fit, bootstrap)

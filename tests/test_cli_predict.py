@@ -191,3 +191,44 @@ def test_plan_bootstrap_for_a_loss_target_prints_no_degenerate_target_loss_inter
                           "--bootstrap", "30")
     assert code == 0, err
     assert "target loss" not in out.split("intervals (")[1]
+
+
+def _leaves(obj, path=()):
+    """Paths of every value in a JSON document (dicts and lists, recursively)."""
+    yield path
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _leaves(v, (*path, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj[:3]):
+            yield from _leaves(v, (*path, i))
+
+
+def test_randomly_corrupted_but_checksummed_documents_never_give_a_traceback(capsys, work, tmp_path):
+    # A hostile file can carry a valid checksum: replace one value anywhere by a value of another
+    # kind, recompute the checksum, and predict. Each must load and predict, or be refused in one line.
+    from test_saved_fit import _checksum
+
+    docs = {name: json.loads((work / name).read_text()) for name in ("loss_fit.json", "err_fit.json")}
+    rng = np.random.default_rng(0)
+    junk = [None, True, -1, 0, 1e308, -1e308, "x", [], {}, [1.0], {"a": 1}, 10**400, 2.5]
+    bad = tmp_path / "bad.json"
+    for trial in range(200):
+        name = ("loss_fit.json", "err_fit.json")[trial % 2]
+        doc = docs[name]
+        paths = [p for p in _leaves(doc) if p and p[0] != "checksum"]
+        d = json.loads(json.dumps(doc))
+        path = paths[rng.integers(len(paths))]
+        target = d
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = junk[rng.integers(len(junk))]
+        d["checksum"] = _checksum(d)
+        bad.write_text(json.dumps(d))
+        files = (bad, work / "err_fit.json") if name == "loss_fit.json" else (work / "loss_fit.json", bad)
+        code, out, err = _run(capsys, "predict", files[0], "--N", "1e9", "--D", "2e10", "--error-fit", files[1], "--json")
+        assert code in (0, 2), (path, err)
+        if code == 2:
+            assert err.startswith("scalinglib: error: ") and err.count("\n") == 1, (path, err)
+        else:
+            json.loads(out)
