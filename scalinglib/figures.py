@@ -138,7 +138,8 @@ def forecast_figure(fc: Forecast, result: FitResult, error_result: FitResult | N
     chained = error_result is not None and fc.err is not None
     many = fc.n_targets > MAX_BARS
     with pl.style():
-        fig, axes = plt.subplots(1, 2 if chained else 1, figsize=(11.5 if chained else 6.6, 4.6), layout="constrained",
+        # one column: the figure stays legible at the width of a page or a terminal's image viewer
+        fig, axes = plt.subplots(2 if chained else 1, 1, figsize=(6.6, 9.0 if chained else 4.6), layout="constrained",
                                  squeeze=False)
         ax = axes[0][0]
         M = fc.targets["M"]
@@ -156,13 +157,13 @@ def forecast_figure(fc: Forecast, result: FitResult, error_result: FitResult | N
 
         _targets(ax, fc.targets["C"], fc.loss, bounds("loss"), many, "targets (predicted)")
         ax.set_title(f"loss: {_title(result)}", fontsize=9)
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=8, loc="upper right", ncol=2)
         if chained and error_result is not None:
-            ax2 = axes[0][1]
+            ax2 = axes[1][0]
             _error_panel(ax2, error_result, L_extra=fc.loss)
             _targets(ax2, fc.loss, fc.err, bounds("err"), many, "targets (predicted)")
             ax2.set_title(f"error: {_title(error_result)}", fontsize=9)
-            ax2.legend(fontsize=7, loc="best")
+            ax2.legend(fontsize=8, loc="lower right")
     return fig
 
 
@@ -195,5 +196,5 @@ def plan_figure(plan: Plan, law, result: FitResult):
         Ds = np.concatenate([s["D"], [plan.D]])
         ax.set_ylim(Ds.min() / 5, Ds.max() * 20)
         ax.set_title(f"plan for loss {plan.target_loss:.4g}: {_title(result)}", fontsize=9)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=8, loc="upper left")
     return fig

@@ -95,10 +95,23 @@ def _run_forecast(loss: SavedFit, error: SavedFit | None, targets: dict, level: 
         raise FitError(f"{loss.path}: {exc}") from None
 
 
-def _describe(fit: SavedFit) -> str:
+#: Width of the text report; longer lines are wrapped with a hanging indent.
+_WIDTH = 76
+
+
+def _wrapped(head: str, text: str, indent: int) -> list[str]:
+    """``head + text`` wrapped to :data:`_WIDTH` columns, continuation lines indented by ``indent``."""
+    import textwrap
+
+    return textwrap.wrap(head + text, _WIDTH, subsequent_indent=" " * indent, break_long_words=False,
+                         break_on_hyphens=False) or [head]
+
+
+def _describe(fit: SavedFit) -> list[str]:
     src = fit.source or {}
     where = f" to {src['file']}" if isinstance(src.get("file"), str) else ""
-    return f"{fit.kind}  {FORMULAS[fit.kind]}, fitted ({fit.result.objective}){where} ({fit.result.n_points} runs), saved in {fit.path}"
+    return [f"{fit.kind}, {FORMULAS[fit.kind]}",
+            f"fitted ({fit.result.objective}){where} ({fit.result.n_points} runs), saved in {fit.path}"]
 
 
 def _forecast_payload(fc: Forecast, loss: SavedFit, error: SavedFit | None) -> dict:
@@ -139,21 +152,29 @@ def _ratio_text(name: str, r: float) -> str:
 
 
 def _forecast_text(fc: Forecast, loss: SavedFit, error: SavedFit | None) -> str:
-    lines = [f"loss law:    {_describe(loss)}"]
-    if error is not None:
-        lines.append(f"error law:   {_describe(error)}")
+    pad = " " * 13
+    lines = []
+    for head, fit in (("loss law:    ", loss), ("error law:   ", error)):
+        if fit is not None:
+            first, second = _describe(fit)
+            lines += [head + first, *_wrapped(pad, second, 13)]
     b = loss.bootstrap
     if fc.n_boot and b is not None:
-        lines.append(
-            f"intervals:   {100 * fc.level:g}% percentile, {fc.n_boot} bootstrap replicates ({b.method}, seed {b.seed}); "
-            "law = where the law lies; new run = the law plus the fitted runs' scatter (quote it for one training run)"
+        lines += _wrapped(
+            "intervals:   ",
+            f"{100 * fc.level:g}% percentile, {fc.n_boot} bootstrap replicates ({b.method}, seed {b.seed}); "
+            "law: where the law lies; new run: the law plus the fitted runs' scatter (quote it for one training run)",
+            13,
         )
     else:
         lines.append("intervals:   none (save the fits with --bootstrap B for intervals)")
-    lines.extend(f"note:        {n}" for n in fc.notes)
+    for n in fc.notes:
+        lines += _wrapped("note:        ", n, 13)
     rng = fc.extrapolation.ranges
     fitted = ", ".join(f"{k} [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in rng.items() if k != "L")
-    lines.append(f"fitted runs: {fitted}" + (f"; error law on loss [{rng['L'][0]:.4g}, {rng['L'][1]:.4g}]" if "L" in rng else ""))
+    if "L" in rng:
+        fitted += f"; error law on loss [{rng['L'][0]:.4g}, {rng['L'][1]:.4g}]"
+    lines += _wrapped("fitted runs: ", fitted, 13)
     ex = fc.extrapolation
 
     def cell(name: str, i: int) -> str:
@@ -176,8 +197,9 @@ def _forecast_text(fc: Forecast, loss: SavedFit, error: SavedFit | None) -> str:
             d = float(ex.loss_outside[i])
             outside += "; loss " + ("inside the error law's runs" if d == 0 else
                                     f"{abs(d):.3g} nats {'below' if d < 0 else 'above'} the error law's runs")
-        lines.append(f"  outside the fitted runs: {outside}")
-        lines.extend(f"  warning: {w}" for w in ex.warnings[i])
+        lines += _wrapped("  outside the fitted runs: ", outside, 4)
+        for w in ex.warnings[i]:
+            lines += _wrapped("  warning: ", w, 4)
     return "\n".join(lines)
 
 
