@@ -95,8 +95,8 @@ def _run_forecast(loss: SavedFit, error: SavedFit | None, targets: dict, level: 
         raise FitError(f"{loss.path}: {exc}") from None
 
 
-#: Width of the text report; longer lines are wrapped with a hanging indent.
-_WIDTH = 76
+#: Width of the text report (a terminal, or the code block of a book page); longer lines are wrapped.
+_WIDTH = 70
 
 
 def _wrapped(head: str, text: str, indent: int) -> list[str]:
@@ -105,6 +105,19 @@ def _wrapped(head: str, text: str, indent: int) -> list[str]:
 
     return textwrap.wrap(head + text, _WIDTH, subsequent_indent=" " * indent, break_long_words=False,
                          break_on_hyphens=False) or [head]
+
+
+def _packed(head: str, items: list[str], indent: int) -> list[str]:
+    """``items`` joined by ", " after ``head``, wrapped to :data:`_WIDTH` only between items."""
+    lines, line = [], head
+    for j, item in enumerate(items):
+        piece = item + ("," if j < len(items) - 1 else "")
+        if line.strip() and len(line) + 1 + len(piece) > _WIDTH and line != head:
+            lines.append(line)
+            line = " " * indent + piece
+        else:
+            line = line + ("" if line == head else " ") + piece
+    return [*lines, line]
 
 
 def _describe(fit: SavedFit) -> list[str]:
@@ -171,10 +184,10 @@ def _forecast_text(fc: Forecast, loss: SavedFit, error: SavedFit | None) -> str:
     for n in fc.notes:
         lines += _wrapped("note:        ", n, 13)
     rng = fc.extrapolation.ranges
-    fitted = ", ".join(f"{k} [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in rng.items() if k != "L")
+    items = [f"{k} [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in rng.items() if k != "L"]
     if "L" in rng:
-        fitted += f"; error law on loss [{rng['L'][0]:.4g}, {rng['L'][1]:.4g}]"
-    lines += _wrapped("fitted runs: ", fitted, 13)
+        items.append(f"error law's loss [{rng['L'][0]:.4g}, {rng['L'][1]:.4g}]")
+    lines += _packed("fitted runs: ", items, 13)
     ex = fc.extrapolation
 
     def cell(name: str, i: int) -> str:
@@ -192,12 +205,12 @@ def _forecast_text(fc: Forecast, loss: SavedFit, error: SavedFit | None) -> str:
         lines.append(f"  loss   {fc.loss[i]:.4f}{cell('loss', i)}{cell('loss_new_run', i)}")
         if fc.err is not None:
             lines.append(f"  error  {fc.err[i]:.4f}{cell('err', i)}{cell('err_new_run', i)}")
-        outside = ", ".join(_ratio_text(k, float(v[i])) for k, v in ex.ratios.items() if not math.isnan(v[i]))
+        outside = [_ratio_text(k, float(v[i])) for k, v in ex.ratios.items() if not math.isnan(v[i])]
         if ex.loss_outside is not None:
             d = float(ex.loss_outside[i])
-            outside += "; loss " + ("inside the error law's runs" if d == 0 else
-                                    f"{abs(d):.3g} nats {'below' if d < 0 else 'above'} the error law's runs")
-        lines += _wrapped("  outside the fitted runs: ", outside, 4)
+            outside.append("loss " + ("inside the error law's runs" if d == 0 else
+                                      f"{abs(d):.3g} nats {'below' if d < 0 else 'above'} the error law's runs"))
+        lines += _packed("  outside the fitted runs: ", outside, 4)
         for w in ex.warnings[i]:
             lines += _wrapped("  warning: ", w, 4)
     return "\n".join(lines)
