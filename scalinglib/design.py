@@ -87,6 +87,7 @@ __all__ = [
     "Ranking",
     "Design",
     "current_fit",
+    "m_groups",
     "target_width",
     "simulated_width",
     "rank_candidates",
@@ -95,6 +96,7 @@ __all__ = [
     "parse_grid",
     "load_candidates",
     "check_candidates",
+    "plot_design",
 ]
 
 #: Residual spread assumed, relative to the mean loss, when the runs leave no degrees of freedom.
@@ -133,6 +135,16 @@ def _arr(x, name: str) -> np.ndarray:
     return a
 
 
+def m_groups(M) -> np.ndarray:
+    """Group label of each multiplier: multipliers within 2% of their neighbour share a group
+    (the OLMo ladder's "M = 20" runs are at 20.01 to 20.03)."""
+    logm = np.log(np.asarray(M, dtype=float))
+    order = np.argsort(logm)
+    labels = np.empty(logm.size, dtype=int)
+    labels[order] = np.concatenate([[0], np.cumsum(np.diff(logm[order]) > 0.02)]) if logm.size else []
+    return labels
+
+
 def current_fit(C, M, L, noise: float | None = None) -> CurrentFit:
     """The over-training law fitted to the runs, or the pilot law when they do not identify it.
 
@@ -141,10 +153,10 @@ def current_fit(C, M, L, noise: float | None = None) -> CurrentFit:
     C, M, L = _arr(C, "C"), _arr(M, "M"), _arr(L, "loss")
     if not (C.size == M.size == L.size):
         raise DesignError("C, M and loss must have the same length")
-    distinct_M = np.unique(np.round(np.log(M), 6))
+    groups = m_groups(M)
     law = None
     sse, p = math.nan, _P
-    if C.size >= _P and distinct_M.size >= 2:
+    if C.size >= _P and groups.max() >= 1:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FitWarning)
             try:
@@ -154,9 +166,8 @@ def current_fit(C, M, L, noise: float | None = None) -> CurrentFit:
         if res is not None and res.identified:
             law, sse, source = res.law, res.sse, "fit"
     if law is None:
-        logm = np.round(np.log(M), 6)
-        vals, counts = np.unique(logm, return_counts=True)
-        at = logm == vals[np.argmax(counts)]
+        vals, counts = np.unique(groups, return_counts=True)
+        at = groups == vals[np.argmax(counts)]
         if at.sum() < 3:
             raise DesignError(
                 f"the {C.size} runs neither identify the over-training law (4 runs at two or more M) "
@@ -166,7 +177,7 @@ def current_fit(C, M, L, noise: float | None = None) -> CurrentFit:
             warnings.simplefilter("ignore", FitWarning)
             cres = fit_compute(C[at], L[at])
         E, lam, eta = (cres.law.params[k] for k in ("E", "lambda", "eta"))
-        M0 = float(np.exp(vals[np.argmax(counts)]))
+        M0 = float(np.exp(np.mean(np.log(M[at]))))
         law = OvertrainingLaw(E=E, a=lam / 2 * M0 ** (-eta), b=lam / 2 * M0**eta, eta=eta)
         sse, p, source = cres.sse, 3, "pilot"
         C, L = C[at], L[at]
@@ -395,12 +406,14 @@ class Ranking:
     level: float
     target: tuple[float, float]
     units: str
+    criterion: str = "per_flop"
 
 
 def rank_candidates(
     N, D, L, target: tuple[float, float], cand_N, cand_D, budget: float, *,
     method: str = "linear", level: float = 0.9, error_fit: FitResult | None = None,
     noise: float | None = None, seed: int | None = 0, n_draws: int = 2, n_boot: int = 200,
+    criterion: str = "per_flop",
 ) -> Ranking:
     """Rank candidate runs by expected narrowing of the target's interval per FLOP.
 
@@ -416,7 +429,12 @@ def rank_candidates(
         ``"linear"`` (default, deterministic) or ``"simulate"`` (seeded by ``seed``).
     error_fit
         Optional fit of the error law: rank by the interval of the target's error.
+    criterion
+        ``"per_flop"`` (default): score = narrowing per 1e18 FLOPs; ``"per_run"``:
+        score = narrowing (the most informative affordable run, whatever it costs).
     """
+    if criterion not in ("per_flop", "per_run"):
+        raise DesignError(f"criterion must be 'per_flop' or 'per_run', got {criterion!r}")
     N, D, L = _arr(N, "N"), _arr(D, "D"), _arr(L, "loss")
     if not (N.size == D.size == L.size):
         raise DesignError("N, D and loss must have the same length")
@@ -450,13 +468,14 @@ def rank_candidates(
         after = np.array([simulated_width(fit, C, M, L, c, m, Ct, Mt, level, n_draws, n_boot, rng) for c, m in zip(cC, cM)])
     with np.errstate(divide="ignore", invalid="ignore"):
         narrowing = np.where(np.isfinite(after), np.log(now) - np.log(after), -np.inf) if math.isfinite(now) else np.where(np.isfinite(after), np.inf, -np.inf)
-    score = narrowing / (cC / 1e18)
+    score = narrowing / (cC / 1e18) if criterion == "per_flop" else narrowing
     table = pd.DataFrame({"N": cN, "D": cD, "M": cM, "C": cC, "width_after": after, "narrowing": narrowing, "score": score})
     order = np.lexsort((cC, after, -score))  # score desc, then width asc, then cost asc
     table = table.iloc[order].reset_index(drop=True)
     table["rank"] = np.arange(1, len(table) + 1)
     units = "error" if error_fit is not None else "loss"
-    return Ranking(table=table, width_now=float(now), fit=fit, method=method, level=level, target=(Nt, Dt), units=units)
+    return Ranking(table=table, width_now=float(now), fit=fit, method=method, level=level, target=(Nt, Dt), units=units,
+                   criterion=criterion)
 
 
 @dataclass(frozen=True, eq=False)
@@ -477,6 +496,7 @@ class Design:
 def greedy_design(
     N, D, L, target: tuple[float, float], cand_N, cand_D, budget: float, *,
     max_runs: int = 5, level: float = 0.9, error_fit: FitResult | None = None, noise: float | None = None,
+    criterion: str = "per_flop",
 ) -> Design:
     """Choose up to ``max_runs`` candidates greedily (linearised criterion) with total C <= ``budget``.
 
@@ -488,7 +508,8 @@ def greedy_design(
     """
     if max_runs < 1:
         raise DesignError(f"max_runs must be at least 1, got {max_runs!r}")
-    first = rank_candidates(N, D, L, target, cand_N, cand_D, budget, level=level, error_fit=error_fit, noise=noise)
+    first = rank_candidates(N, D, L, target, cand_N, cand_D, budget, level=level, error_fit=error_fit, noise=noise,
+                            criterion=criterion)
     fit = first.fit
     Nt, Dt = first.target
     Ct, Mt = 6 * Nt * Dt, Dt / Nt
@@ -506,7 +527,8 @@ def greedy_design(
             if not math.isfinite(w):
                 continue
             gain = math.inf if not math.isfinite(now) else math.log(now) - math.log(w)
-            key = (gain / c if math.isfinite(gain) else math.inf, -w, -c)
+            per = c if criterion == "per_flop" else 1.0
+            key = (gain / per if math.isfinite(gain) else math.inf, -w, -c)
             if gain > 1e-9 and (best is None or key > best[0]):
                 best = (key, i, w)
         if best is None:
@@ -522,3 +544,45 @@ def greedy_design(
     picks = pd.DataFrame(rows, columns=["N", "D", "M", "C", "width_after", "narrowing"])
     picks["cumulative_C"] = picks["C"].cumsum()
     return Design(picks=picks, budget=float(budget), width_now=first.width_now, first=first)
+
+
+# ----------------------------------------------------------------------------- figure
+
+
+def plot_design(N, D, target: tuple[float, float], design: Design, top: int = 10):
+    """Figure of a recommendation: left, the runs, the candidates (best ``top`` ranked by number)
+    and the target in the (C, M) plane; right, the expected interval width against the
+    FLOPs spent on the greedy set. Returns the matplotlib Figure."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import log_axes, style
+
+    N, D = np.asarray(N, float), np.asarray(D, float)
+    rk = design.first
+    t = rk.table
+    with style():
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(9.5, 3.8))
+        ax.scatter(t["C"], t["M"], s=18, color="0.75", label="candidates")
+        best = t.head(top)
+        ax.scatter(best["C"], best["M"], s=30, color="C0", label=f"best {len(best)} (by rank)")
+        for _, r in best.iterrows():
+            ax.annotate(str(int(r["rank"])), (r["C"], r["M"]), xytext=(3, 3), textcoords="offset points", fontsize=8, color="C0")
+        ax.scatter(6 * N * D, D / N, marker="x", color="k", label="your runs")
+        Nt, Dt = target
+        ax.scatter([6 * Nt * Dt], [Dt / Nt], marker="*", s=150, color="C3", label="target")
+        log_axes(ax, "training FLOPs C", "tokens per parameter M")
+        ax.legend(fontsize=8, loc="best")
+        ax.set_title(f"ranking ({rk.criterion.replace('_', ' ')}, {rk.method})")
+        p = design.picks
+        if len(p):
+            x = np.concatenate([[0.0], p["cumulative_C"].to_numpy()])
+            w = np.concatenate([[design.width_now], p["width_after"].to_numpy()])
+            ok = np.isfinite(w)
+            bx.plot(x[ok][x[ok] > 0], w[ok][x[ok] > 0], "o-", color="C0")
+            if ok[0]:
+                bx.axhline(w[0], color="0.5", ls="--", label="with your runs only")
+                bx.legend(fontsize=8)
+        log_axes(bx, "FLOPs spent on new runs", f"expected {100 * rk.level:g}% interval width ({rk.units})")
+        bx.set_title("greedy set within the budget")
+        fig.tight_layout()
+    return fig
