@@ -68,35 +68,35 @@ from __future__ import annotations
 import csv
 import math
 import re
+import statistics
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .fit import FitError, FitResult, FitWarning, fit_compute, fit_overtraining
 from .laws import ErrorLaw, OvertrainingLaw
 
 __all__ = [
     "DEFAULT_NOISE",
-    "DesignError",
     "CurrentFit",
-    "Ranking",
     "Design",
-    "current_fit",
-    "m_groups",
-    "target_width",
-    "simulated_width",
-    "rank_candidates",
-    "greedy_design",
+    "DesignError",
+    "Ranking",
     "candidate_grid",
-    "parse_grid",
-    "load_candidates",
     "check_candidates",
+    "current_fit",
+    "greedy_design",
+    "load_candidates",
+    "m_groups",
+    "parse_grid",
     "plot_design",
+    "rank_candidates",
+    "simulated_width",
+    "target_width",
 ]
 
 #: Residual spread assumed, relative to the mean loss, when the runs leave no degrees of freedom.
@@ -163,7 +163,7 @@ def current_fit(C, M, L, noise: float | None = None) -> CurrentFit:
                 res = fit_overtraining(C, M, L)
             except FitError:
                 res = None
-        if res is not None and res.identified:
+        if res is not None and res.identified and isinstance(res.law, OvertrainingLaw):
             law, sse, source = res.law, res.sse, "fit"
     if law is None:
         vals, counts = np.unique(groups, return_counts=True)
@@ -227,12 +227,14 @@ def _variance_factor(J: np.ndarray, g: np.ndarray) -> float:
 def _z(level: float) -> float:
     if not 0.0 < level < 1.0:
         raise DesignError(f"level must be in (0, 1), got {level!r}")
-    return float(stats.norm.ppf((1 + level) / 2))
+    return statistics.NormalDist().inv_cdf((1 + level) / 2)
 
 
 def _error_spread(error_fit: FitResult, L_t: float) -> tuple[float, float]:
     """(Err'(L_t), delta-method sd of the error law at L_t from its own runs)."""
     law = error_fit.law
+    if not isinstance(law, ErrorLaw):
+        raise DesignError(f"error_fit must be a fit of the error law, got {type(law).__name__}")
     L = np.asarray(error_fit.inputs["L"], dtype=float)
     n = L.size
     sigma = math.sqrt(error_fit.sse / (n - 3)) if n > 3 else 0.0
@@ -279,7 +281,7 @@ def simulated_width(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FitWarning)
             try:
-                res = fit_overtraining(C2, M2, y)
+                res = fit_overtraining(list(C2), list(M2), list(y))
                 boot = bootstrap(res, n_boot, "residual", seed=int(rng.integers(2**31)))
             except FitError:
                 return math.inf
@@ -303,12 +305,12 @@ def check_candidates(N, D, budget: float, source: str = "candidates") -> tuple[n
         bad = ~(np.isfinite(x) & (x > 0))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DesignError(f"{source}: candidate {i + 1} has non-positive or non-finite {name} = {x[i]!r}")
+            raise DesignError(f"{source}: candidate {i + 1} (data row {i + 1}) has non-positive or non-finite {name} = {x[i]!r}")
     C = 6 * N * D
     if np.any(C > budget):
         i = int(np.argmax(C > budget))
         raise DesignError(
-            f"{source}: candidate {i + 1} (N = {N[i]:.4g}, D = {D[i]:.4g}) costs {C[i]:.4g} FLOPs, "
+            f"{source}: candidate {i + 1} (data row {i + 1}; N = {N[i]:.4g}, D = {D[i]:.4g}) costs {C[i]:.4g} FLOPs, "
             f"above the budget of {budget:.4g}"
         )
     return N, D
@@ -339,7 +341,7 @@ def parse_grid(text: str) -> tuple[np.ndarray, np.ndarray]:
     return N, M * N
 
 
-def candidate_grid(N: Sequence[float], Ms: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def candidate_grid(N: Sequence[float] | np.ndarray, Ms: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every (N, D = M N) of the product of sizes ``N`` and multipliers ``Ms``."""
     return parse_grid(",".join(repr(float(n)) for n in N) + " x " + ",".join(repr(float(m)) for m in Ms))
 

@@ -41,7 +41,7 @@ from .design import DesignError, m_groups, rank_candidates
 from .fit import FitError, FitWarning, fit_compute, fit_overtraining
 from .uncertainty import bootstrap
 
-__all__ = ["Case", "STRATEGIES", "cases", "forecast", "walk", "trajectory", "trajectories", "validation_table"]
+__all__ = ["STRATEGIES", "Case", "cases", "forecast", "trajectories", "trajectory", "validation_table", "walk"]
 
 #: Strategy name -> label.
 STRATEGIES = {
@@ -123,14 +123,14 @@ def forecast(runs: pd.DataFrame, target, n_boot: int = 200, level: float = 0.9, 
         warnings.simplefilter("ignore", FitWarning)
         try:
             if m_groups(M).max() >= 1 and C.size >= 4:
-                res, x, p = fit_overtraining(C, M, L), (Ct, Mt), 4
+                res, x, p = fit_overtraining(C, M, L), [Ct, Mt], 4
             elif abs(math.log(M[0] / Mt)) < 0.02 and C.size >= 3:
-                res, x, p = fit_compute(C, L), (Ct,), 3
+                res, x, p = fit_compute(C, L), [Ct], 3
             else:
                 return nan
         except FitError:
             return nan
-        pred = float(np.asarray(res.law.predict(*x)).ravel()[0])
+        pred = float(np.asarray(res.law.predict(*x)).ravel()[0])  # type: ignore[arg-type]
         if C.size <= p or not res.identified:
             return pred, math.nan, math.nan
         try:
@@ -226,7 +226,7 @@ def validation_table(traj: pd.DataFrame) -> pd.DataFrame:
     any.
     """
     last = traj.loc[traj.groupby(["lab", "target", "strategy", "seed"])["step"].idxmax()]
-    inf = lambda s: s.fillna(np.inf)  # noqa: E731
+    inf = lambda s: s.fillna(np.inf)
     rows = []
     for (lab, tgt), g in last.groupby(["lab", "target"], sort=False):
         rec = g[g["strategy"] == "recommender"].iloc[0]

@@ -7,7 +7,14 @@ import math
 import sys
 from pathlib import Path
 
-from .core import PROG, _add_column_options, _add_command, _emit_json, _format_table, _one_line
+from .core import (
+    PROG,
+    _add_column_options,
+    _add_command,
+    _emit_json,
+    _format_table,
+    _one_line,
+)
 
 #: Multipliers of the default candidate grid (the testbed's).
 DEFAULT_MS = (5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0)
@@ -57,7 +64,15 @@ def _num(x: float) -> float | None:
 def _cmd_design(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..design import DesignError, candidate_grid, greedy_design, load_candidates, parse_grid, rank_candidates
+    from ..design import (
+        DesignError,
+        candidate_grid,
+        check_candidates,
+        greedy_design,
+        load_candidates,
+        parse_grid,
+        rank_candidates,
+    )
     from .core import _fit_runs, _load_fit_runs, _run_capturing
 
     runs = _load_fit_runs(args)
@@ -82,7 +97,7 @@ def _cmd_design(args: argparse.Namespace) -> int:
             cN, cD = cN[keep], cD[keep]
             source = "your sizes at M = 5 to 640, within the budget"
         elif Path(args.candidates).suffix.lower() == ".csv" or Path(args.candidates).exists():
-            cN, cD = load_candidates(args.candidates)
+            cN, cD = check_candidates(*load_candidates(args.candidates), args.budget, source=f"{args.candidates}")
             source = args.candidates
         else:
             cN, cD = parse_grid(args.candidates)
