@@ -52,6 +52,8 @@ __all__ = [
     "optimal_multiplier",
     "plan_for_loss",
     "plan_for_error",
+    "demand_for_multiplier",
+    "demand_for_saving",
     "plan_interval",
     "inference_sweep",
     "compute_optimal_band",
@@ -247,6 +249,98 @@ def plan_for_error(error_law: ErrorLaw, loss_law, target_err: float, inference_t
     except ValueError as e:
         raise PlanError(f"target error {target_err!r} is unreachable under the error law: {e}") from None
     return plan_for_loss(loss_law, target_loss, inference_tokens)
+
+
+def _demand_crossing(quantity, value: float, name: str, T_range: tuple[float, float], show=lambda x: x) -> float:
+    """The T in ``T_range`` where ``quantity(T)``, increasing in T, crosses ``value`` (brentq on ln T).
+
+    ``show`` maps a value of ``quantity`` to the one an error message reports.
+    """
+    from scipy.optimize import brentq
+
+    lo, hi = (float(t) for t in T_range)
+    if not (0 < lo < hi and np.isfinite(hi)):
+        raise PlanError(f"T_range must satisfy 0 < low < high < inf, got {T_range!r}")
+
+    def gap(logT: float) -> float:
+        return quantity(np.exp(logT)) - value
+
+    g_lo, g_hi = gap(np.log(lo)), gap(np.log(hi))
+    if not (g_lo < 0 < g_hi):
+        raise PlanError(
+            f"the cost-optimal plan's {name} does not cross {show(value):g} for T in [{lo:g}, {hi:g}]: "
+            f"it is {show(g_lo + value):.4g} at T = {lo:g} and {show(g_hi + value):.4g} at T = {hi:g}"
+        )
+    return float(np.exp(brentq(gap, np.log(lo), np.log(hi), xtol=1e-10, rtol=1e-12)))
+
+
+def demand_for_multiplier(
+    law: OvertrainingLaw | ChinchillaLaw,
+    target_loss: float,
+    M: float,
+    *,
+    T_range: tuple[float, float] = (1.0, 1e20),
+) -> float:
+    r"""The inference demand T at which the cheapest plan for ``target_loss`` trains at ``M`` tokens per parameter.
+
+    The cost-optimal multiplier :math:`M(T) = D(T) / N(T)` of :func:`plan_for_loss`
+    rises with the demand T, from the compute-optimal multiplier at T = 0. This
+    solves :math:`\ln M(T) = \ln M` by Brent's method (:func:`scipy.optimize.brentq`)
+    on :math:`\ln T` over ``T_range``, instead of reading the crossing off a grid of T.
+
+    Parameters
+    ----------
+    law
+        The loss law to plan with.
+    target_loss
+        The loss every plan reaches.
+    M
+        The tokens per parameter to cross.
+    T_range
+        (low, high) inference tokens searched; the plan's multiplier must lie below
+        ``M`` at ``low`` and above it at ``high``.
+
+    Raises
+    ------
+    PlanError
+        When the target is unreachable (:func:`plan_for_loss`), or ``M`` is not
+        crossed inside ``T_range`` (the message gives the values at both ends).
+    """
+    if not (np.isfinite(M) and M > 0):
+        raise PlanError(f"M must be finite and positive, got {M!r}")
+    return _demand_crossing(lambda t: np.log(plan_for_loss(law, target_loss, t).M), np.log(M), "multiplier M",
+                            T_range, show=np.exp)
+
+
+def demand_for_saving(
+    law: OvertrainingLaw | ChinchillaLaw,
+    target_loss: float,
+    saving: float,
+    *,
+    T_range: tuple[float, float] = (1.0, 1e20),
+) -> float:
+    r"""The inference demand T at which the cheapest plan saves the share ``saving`` of total FLOPs.
+
+    The saving is the one of :func:`inference_sweep`: against the compute-optimal run
+    (N_0, D_0) for the same target serving the same T tokens,
+    :math:`s(T) = 1 - F_{\text{plan}}(T) / (6 N_0 D_0 + 2 N_0 T)`, which rises with T
+    from 0. Solves :math:`s(T) = \text{saving}` by Brent's method on :math:`\ln T`
+    over ``T_range``.
+
+    Raises
+    ------
+    PlanError
+        When the target is unreachable, ``saving`` is not in (0, 1), or it is not
+        reached inside ``T_range``.
+    """
+    if not 0.0 < saving < 1.0:
+        raise PlanError(f"saving must be a share in (0, 1), got {saving!r}")
+    base = plan_for_loss(law, target_loss, 0.0)
+
+    def share(t: float) -> float:
+        return 1.0 - plan_for_loss(law, target_loss, t).total_flops / (base.train_flops + 2.0 * base.N * t)
+
+    return _demand_crossing(share, saving, "saving", T_range)
 
 
 # ----------------------------------------------------------------------------- uncertainty

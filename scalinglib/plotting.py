@@ -24,6 +24,7 @@ __all__ = [
     "use_style",
     "style",
     "m_color",
+    "m_linestyle",
     "size_marker",
     "dataset_label",
     "size_label",
@@ -51,6 +52,12 @@ OKABE_ITO = {
 #: (a continuous colour map made M = 20, 40 and 80 look alike).
 M_VALUES = (5, 10, 20, 40, 80, 160, 320, 640)
 M_COLORS = dict(zip(M_VALUES, ("#332288", "#4477AA", "#66CCEE", "#228833", "#CCBB44", "#EE7733", "#CC3311", "#EE3377")))
+
+#: Line style of each token multiplier M, so that lines of different multipliers stay apart
+#: in greyscale and where two colours are close (M = 320 and 640): solid at the
+#: compute-optimal M = 20, dash patterns elsewhere, no two neighbouring multipliers alike.
+M_LINESTYLES = dict(zip(M_VALUES, ((0, (1, 1.5)), (0, (4, 1.5, 1, 1.5)), "-", (0, (6, 2)),
+                                   (0, (1, 1.5)), (0, (4, 1.5, 1, 1.5)), (0, (6, 2)), (0, (1.5, 2)))))
 
 DATASET_COLORS = {"c4_original": OKABE_ITO["blue"], "rpj": OKABE_ITO["vermillion"], "rw_original": OKABE_ITO["green"]}
 
@@ -114,6 +121,12 @@ def m_color(M: float) -> str:
     """Colour of token multiplier M (nearest testbed value)."""
     key = min(M_VALUES, key=lambda m: abs(np.log(m) - np.log(M)))
     return M_COLORS[key]
+
+
+def m_linestyle(M: float):
+    """Line style of token multiplier M (nearest testbed value), see ``M_LINESTYLES``."""
+    key = min(M_VALUES, key=lambda m: abs(np.log(m) - np.log(M)))
+    return M_LINESTYLES[key]
 
 
 def size_marker(model: str) -> str:

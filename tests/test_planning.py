@@ -12,6 +12,8 @@ from scalinglib.planning import (
     Plan,
     PlanError,
     compute_optimal,
+    demand_for_multiplier,
+    demand_for_saving,
     optimal_multiplier,
     plan_for_error,
     plan_for_loss,
@@ -72,6 +74,43 @@ def test_more_inference_tokens_give_a_smaller_model_trained_longer():
     assert all(a > b for a, b in zip(N, N[1:]))
     assert all(a < b for a, b in zip(M, M[1:]))
     assert all(p.total_flops == pytest.approx(p.train_flops + p.inference_flops) for p in plans)
+
+
+@pytest.mark.parametrize("M", [100.0, 640.0, 2000.0])
+def test_demand_for_multiplier_finds_the_demand_where_the_plan_crosses_M(M):
+    T = demand_for_multiplier(LAW, 2.4, M)
+    assert plan_for_loss(LAW, 2.4, T).M == pytest.approx(M, rel=1e-6)
+    # a crossing, not a touch: below M a little before, above it a little after
+    assert plan_for_loss(LAW, 2.4, T / 1.01).M < M < plan_for_loss(LAW, 2.4, T * 1.01).M
+
+
+def test_demand_for_multiplier_is_finer_than_a_grid_of_demands():
+    # a 4-per-decade grid puts the first plan past M = 640 up to a factor 10**0.25 late
+    T = demand_for_multiplier(LAW, 2.4, 640.0)
+    grid = np.geomspace(1e9, 1e14, 21)
+    first = grid[np.argmax([plan_for_loss(LAW, 2.4, t).M > 640 for t in grid])]
+    assert T < first < T * 10**0.25
+
+
+def test_demand_for_multiplier_raises_when_M_is_not_crossed():
+    with pytest.raises(PlanError, match="multiplier M does not cross 1 "):
+        demand_for_multiplier(LAW, 2.4, 1.0)  # below the compute-optimal multiplier at T = 0
+    with pytest.raises(PlanError, match="does not cross"):
+        demand_for_multiplier(LAW, 2.4, 640.0, T_range=(1.0, 1e9))
+
+
+@pytest.mark.parametrize("saving", [0.01, 0.05, 0.3])
+def test_demand_for_saving_finds_the_demand_where_the_saving_over_the_compute_optimal_run_crosses(saving):
+    T = demand_for_saving(LAW, 2.4, saving)
+    base = plan_for_loss(LAW, 2.4, 0.0)
+
+    def share(t):
+        return 1 - plan_for_loss(LAW, 2.4, t).total_flops / (base.train_flops + 2 * base.N * t)
+
+    assert share(T) == pytest.approx(saving, rel=1e-6)
+    assert share(T / 1.01) < saving < share(T * 1.01)
+    with pytest.raises(PlanError, match="share in"):
+        demand_for_saving(LAW, 2.4, 1.5)
 
 
 def test_unreachable_target_raises_with_the_irreducible_loss_in_the_message():
