@@ -215,8 +215,11 @@ def trajectories(case_list: list[Case], n_seeds: int = 20, n_boot: int = 200, le
     return pd.concat(out, ignore_index=True)
 
 
-def validation_table(traj: pd.DataFrame) -> pd.DataFrame:
+def validation_table(traj: pd.DataFrame, recommender: str = "recommender") -> pd.DataFrame:
     """Per lab, target and baseline: the recommender's final forecast against the baseline's.
+
+    ``recommender`` names the strategy compared (``"recommender"``, per FLOP, or
+    ``"recommender_run"``).
 
     The final design of each strategy is its last step (spent <= budget). Random runs
     are summarised by the median over seeds of the error and width (a seed without a
@@ -229,7 +232,7 @@ def validation_table(traj: pd.DataFrame) -> pd.DataFrame:
     inf = lambda s: s.fillna(np.inf)
     rows = []
     for (lab, tgt), g in last.groupby(["lab", "target"], sort=False):
-        rec = g[g["strategy"] == "recommender"].iloc[0]
+        rec = g[g["strategy"] == recommender].iloc[0]
         re, rw = inf(pd.Series([rec["rel_error"]]))[0], inf(pd.Series([rec["width"]]))[0]
         for s in ("default", "random", "m20"):
             b = g[g["strategy"] == s]

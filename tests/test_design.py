@@ -201,3 +201,18 @@ def test_validation_walks_stay_within_budget_and_never_use_a_target(testbed):
     # the paper's default configuration reproduces its headline: 1.4B at M = 640 within 1%
     d = dc.trajectory(case, t, "default", n_boot=50)
     assert d["rel_error"].iloc[-1] < 0.01
+
+
+def test_validation_table_counts_a_missing_forecast_or_interval_as_worse():
+    rows = []
+    for strategy, seed, err, width in [("recommender", 0, 0.02, np.nan), ("default", 0, 0.01, 0.3),
+                                       ("m20", 0, np.nan, np.nan), ("random", 0, 0.05, 0.2), ("random", 1, 0.01, 0.4),
+                                       ("random", 2, 0.03, 0.5)]:
+        rows.append({"lab": "lab", "target": "t", "strategy": strategy, "seed": seed, "step": 1,
+                     "spent": 1.0, "rel_error": err, "width": width})
+    t = dc.validation_table(pd.DataFrame(rows)).set_index("baseline")
+    assert not t.loc[dc.STRATEGIES["default"], "beats_error"]
+    assert t.loc[dc.STRATEGIES["m20"], "beats_error"] and not t.loc[dc.STRATEGIES["m20"], "beats_width"]
+    assert t.loc[dc.STRATEGIES["random"], "beats_error"]  # 0.02 < median 0.03
+    assert t.loc[dc.STRATEGIES["random"], "share_error"] == pytest.approx(2 / 3)
+    assert t.loc[dc.STRATEGIES["random"], "share_width"] == 0.0
