@@ -88,7 +88,7 @@ COMMANDS: dict[str, dict[str, str]] = {
             "those within the budget. RUNS.csv needs at least 4 runs."
         ),
         json="print one JSON object instead of text",
-        intervals="with --method simulate: bootstrap replicates per simulated refit (default 200)",
+        intervals="with --method simulate: residual-bootstrap replicates per simulated refit (default 200; --bootstrap-method does not apply)",
     ),
 }
 
