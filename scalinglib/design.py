@@ -36,8 +36,9 @@ With ``error_fit`` (an :class:`~scalinglib.fit.FitResult` of
 by its runs, so it bounds how much new loss runs can help).
 
 Why linearised: it is exact for the linear parameters and first-order in eta; it needs
-no simulated outcomes, is deterministic, and costs one small (4 x 4) solve per candidate,
-about 50 microseconds, so ranking 100 candidates takes milliseconds. Its assumptions
+no simulated outcomes, is deterministic, and costs one Jacobian (central differences) and
+one small (4 x 4) solve per candidate, about 2 ms, so ranking 100 candidates takes about
+0.2 s (``benchmarks/bench_design.py``). Its assumptions
 (the current fit is close to the truth, errors are independent with spread sigma) are
 checked by the simulation below and, on real runs, by :mod:`scalinglib.designcheck`.
 
@@ -48,8 +49,9 @@ current fit plus a normal residual of spread sigma, refit the law on the runs wi
 added (:func:`~scalinglib.fit.fit_overtraining`), bootstrap the refit with residuals
 (:func:`scalinglib.uncertainty.bootstrap`, ``n_boot`` replicates) and take the width of
 the target's percentile interval; the expected width is the mean over draws. Cost:
-``n_draws`` x (1 + ``n_boot``) refits per candidate (about 60 ms per draw with 200
-replicates), so about 10 s for 100 candidates with 2 draws — a check, not the default.
+``n_draws`` x (1 + ``n_boot``) refits per candidate (about 0.1 s per draw with 200
+replicates on a busy 2-core machine), so 15 to 30 s for 100 candidates with 2 draws — a
+check, not the default.
 It needs at least 4 runs with two multipliers before the candidate (a residual
 bootstrap needs more points than the law's 4 parameters).
 
