@@ -34,11 +34,12 @@ choices of fitting runs).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from .data import DATASETS, DEFAULT_EVAL
 from .fit import FitWarning, fit_overtraining
@@ -108,7 +109,7 @@ def optimal_multiplier(law: OvertrainingLaw) -> float:
     :meth:`OvertrainingLaw.optimal_multiplier`, with its ``ValueError`` raised as :class:`PlanError`.
     """
     try:
-        return law.optimal_multiplier()
+        return float(law.optimal_multiplier())
     except ValueError as exc:
         raise PlanError(f"the compute-optimal multiplier needs a, b, eta > 0; got a={law.a}, b={law.b}, eta={law.eta}") from exc
 
@@ -162,7 +163,7 @@ def _plan_arrays(E, A, B, alpha, beta, target, T):
     al, be = np.where(ok, alpha, 1.0), np.where(ok, beta, 1.0)
     logNmin = (np.log(A_s) - np.log(gap_s)) / al
     logT2 = np.log(2.0 * T) if T > 0 else -np.inf
-    col = lambda x: x[:, None]  # noqa: E731
+    col = lambda x: x[:, None]
     grid = np.linspace(*_V_RANGE, _GRID)
     with np.errstate(over="ignore", divide="ignore"):
         lf, _, _ = _log_total(grid[None, :], col(logNmin), col(gap_s), col(B_s), col(al), col(be), logT2)
@@ -232,7 +233,7 @@ def plan_for_loss(law: OvertrainingLaw | ChinchillaLaw, target_loss: float, infe
         )
     if not (A > 0 and B > 0 and alpha > 0 and beta > 0):
         raise PlanError(f"planning needs A, B, alpha, beta > 0; the law has A={A}, B={B}, alpha={alpha}, beta={beta}")
-    N, D, ok, edge = _plan_arrays(E, A, B, alpha, beta, target, T)
+    N, D, ok, _ = _plan_arrays(E, A, B, alpha, beta, target, T)
     if not ok[0]:
         raise PlanError("no interior optimum found for this target (the optimum lies outside N_min * [1 + 1e-12, e^100])")
     return _make_plan(float(N[0]), float(D[0]), target, T)
@@ -419,6 +420,7 @@ def plan_interval(
     else:
         raise TypeError(f"expected a Bootstrap or ConfigBootstrap, got {type(boot).__name__}")
     s = loss_boot.samples
+    point_law: OvertrainingLaw | ChinchillaLaw
     if loss_boot.law == "OvertrainingLaw":
         six = 6.0 ** (-s["eta"])
         E, A, B, alpha, beta = s["E"], s["a"] * six, s["b"] * six, 2 * s["eta"], 2 * s["eta"]
@@ -429,12 +431,14 @@ def plan_interval(
     else:
         raise TypeError(f"planning needs an over-training or Chinchilla law, got {loss_boot.law}")
     if target_err is not None:
+        assert error_boot is not None  # an error target was refused above without a ConfigBootstrap
         e = error_boot.samples
         gap = (e["epsilon"] - float(target_err)) / e["k"]
         with np.errstate(divide="ignore", invalid="ignore"):
             targets = np.where((gap > 0) & (e["gamma"] > 0), -np.log(gap) / e["gamma"], np.nan)
         point = plan_for_error(point_err, point_law, target_err, T)
     else:
+        assert target_loss is not None  # exactly one of the two targets was given
         targets = np.full(E.shape, float(target_loss))
         point = plan_for_loss(point_law, target_loss, T)
     N, D, ok, _ = _plan_arrays(E, A, B, alpha, beta, np.where(np.isfinite(targets), targets, -np.inf), T)
@@ -522,7 +526,7 @@ def inference_sweep(
     return pd.DataFrame(rows)
 
 
-def compute_optimal_band(boot, C: Sequence[float], level: float = 0.90) -> pd.DataFrame:
+def compute_optimal_band(boot, C: ArrayLike, level: float = 0.90) -> pd.DataFrame:
     r"""Compute-optimal allocation of an over-training law, with bootstrap intervals.
 
     For :math:`L(C, M) = E + (a M^\eta + b M^{-\eta}) C^{-\eta}` the loss at fixed compute

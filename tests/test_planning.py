@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
 import pytest
 
 from scalinglib.laws import ChinchillaLaw, ErrorLaw, OvertrainingLaw
+from scalinglib.paper import default_config
 from scalinglib.planning import (
     Plan,
     PlanError,
@@ -19,7 +21,6 @@ from scalinglib.planning import (
     plan_for_loss,
     plan_interval,
 )
-from scalinglib.paper import default_config
 from scalinglib.uncertainty import bootstrap_config
 
 LAW = OvertrainingLaw(E=1.84, a=212.2, b=366.7, eta=0.1364)  # close to the RedPajama default fit
@@ -71,8 +72,8 @@ def test_more_inference_tokens_give_a_smaller_model_trained_longer():
     plans = [plan_for_loss(LAW, 2.4, T) for T in (0.0, 1e11, 1e12, 1e13, 1e14)]
     N = [p.N for p in plans]
     M = [p.M for p in plans]
-    assert all(a > b for a, b in zip(N, N[1:]))
-    assert all(a < b for a, b in zip(M, M[1:]))
+    assert all(a > b for a, b in itertools.pairwise(N))
+    assert all(a < b for a, b in itertools.pairwise(M))
     assert all(p.total_flops == pytest.approx(p.train_flops + p.inference_flops) for p in plans)
 
 
@@ -191,10 +192,9 @@ def test_compute_optimal_band_brackets_the_point_allocation(testbed):
 
 
 def test_optimal_multiplier_by_runs_matches_the_point_fits_and_brackets_them(testbed):
-    from scalinglib.planning import optimal_multiplier_by_runs
     from scalinglib.fit import FitWarning
-
     from scalinglib.overtraining import shared_floor
+    from scalinglib.planning import optimal_multiplier_by_runs
 
     t = optimal_multiplier_by_runs(testbed, datasets=("rpj",), n_boot=200, seed=0).set_index("runs")
     assert list(t["n_runs"]) == [5, 24, 32]
@@ -213,8 +213,8 @@ def test_optimal_multiplier_by_runs_matches_the_point_fits_and_brackets_them(tes
 
 
 def test_optimal_multiplier_by_runs_reproduces_the_interval_of_the_joint_bootstrap_of_the_same_fit(testbed):
-    from scalinglib.recipe import choose_config
     from scalinglib.planning import compute_optimal_band, optimal_multiplier_by_runs
+    from scalinglib.recipe import choose_config
     from scalinglib.uncertainty import bootstrap_laws
 
     # chapter 12 quotes one interval for M* of the all-runs RedPajama law in its text and its Table 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib as mpl
 import numpy as np
 import pytest
@@ -36,7 +38,7 @@ def test_every_token_multiplier_has_its_own_clearly_distinct_colour():
 
 def test_neighbouring_token_multipliers_have_different_line_styles_for_greyscale():
     styles = [pl.m_linestyle(m) for m in pl.M_VALUES]
-    assert all(a != b for a, b in zip(styles, styles[1:]))
+    assert all(a != b for a, b in itertools.pairwise(styles))
     assert pl.m_linestyle(20) == "-" and pl.m_linestyle(600.0) == pl.M_LINESTYLES[640]
     # every style is one matplotlib draws
     import matplotlib.pyplot as plt
