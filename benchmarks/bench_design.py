@@ -51,7 +51,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--n-boot", type=int, default=1000)
-    ap.add_argument("--sim", type=int, default=10, help="candidates ranked by the simulation check (extrapolated to 100)")
+    ap.add_argument(
+        "--sim", type=int, default=10, help="candidates ranked by the simulation check (extrapolated to 100)"
+    )
     ap.add_argument("--sim-boot", type=int, default=200)
     args = ap.parse_args()
 
@@ -72,13 +74,27 @@ def main() -> None:
         csv.write_text("N,D,loss\n" + "".join(f"{float(n)!r},{float(x)!r},{float(y)!r}\n" for n, x, y in zip(N, D, L)))
         cand = Path(tmp) / "candidates.csv"
         cand.write_text("N,D\n" + "".join(f"{float(n)!r},{float(x)!r}\n" for n, x in zip(cN, cD)))
-        cmd = [sys.executable, "-m", "scalinglib", "design", str(csv), "--law", "overtraining",
-               "--target", repr(float(target["N"])), repr(float(target["D"])), "--budget", repr(budget),
-               "--candidates", str(cand), "--json"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "scalinglib",
+            "design",
+            str(csv),
+            "--law",
+            "overtraining",
+            "--target",
+            repr(float(target["N"])),
+            repr(float(target["D"])),
+            "--budget",
+            repr(budget),
+            "--candidates",
+            str(cand),
+            "--json",
+        ]
         t_proc = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+            out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), check=False)
             t_proc.append(time.perf_counter() - t0)
             if out.returncode != 0:
                 raise SystemExit(f"design failed: {out.stderr}")
@@ -97,8 +113,17 @@ def main() -> None:
             t_boot.append(time.perf_counter() - t0)
         n_sim = min(args.sim, 100)
         t0 = time.perf_counter()
-        rank_candidates(N, D, L, (float(target["N"]), float(target["D"])), cN[:n_sim], cD[:n_sim], budget,
-                        method="simulate", n_boot=args.sim_boot)
+        rank_candidates(
+            N,
+            D,
+            L,
+            (float(target["N"]), float(target["D"])),
+            cN[:n_sim],
+            cD[:n_sim],
+            budget,
+            method="simulate",
+            n_boot=args.sim_boot,
+        )
         t_sim = (time.perf_counter() - t0) * 100 / n_sim
 
     res = {
@@ -113,8 +138,10 @@ def main() -> None:
         "simulate_extrapolated_from": n_sim,
         "under_10_s": min(t_proc) < 10.0,
     }
-    print(f"`scalinglib design`, {n_ranked} candidates, whole process: {res['seconds_process']:.2f} s "
-          f"({res['ratio_process']:.1f} x one {args.n_boot}-replicate bootstrap of {res['seconds_bootstrap']:.3f} s)")
+    print(
+        f"`scalinglib design`, {n_ranked} candidates, whole process: {res['seconds_process']:.2f} s "
+        f"({res['ratio_process']:.1f} x one {args.n_boot}-replicate bootstrap of {res['seconds_bootstrap']:.3f} s)"
+    )
     print(f"rank_candidates in process: {res['seconds_rank']:.3f} s ({res['ratio_rank']:.2f} x the bootstrap)")
     print(f"simulation check, 100 candidates (extrapolated from {n_sim}): {t_sim:.1f} s")
     print(json.dumps(res))

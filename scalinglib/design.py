@@ -247,7 +247,9 @@ def _error_spread(error_fit: FitResult, L_t: float) -> tuple[float, float]:
     return slope, sigma * math.sqrt(v) if math.isfinite(v) else math.inf
 
 
-def target_width(fit: CurrentFit, C, M, C_t: float, M_t: float, level: float = 0.9, error_fit: FitResult | None = None) -> float:
+def target_width(
+    fit: CurrentFit, C, M, C_t: float, M_t: float, level: float = 0.9, error_fit: FitResult | None = None
+) -> float:
     r"""Linearised width of the target's level interval for runs at (C, M): :math:`2 z\, s(X)`.
 
     In loss units, or in error units with ``error_fit`` (see the module docstring).
@@ -264,8 +266,18 @@ def target_width(fit: CurrentFit, C, M, C_t: float, M_t: float, level: float = 0
 
 
 def simulated_width(
-    fit: CurrentFit, C, M, L, C_c: float, M_c: float, C_t: float, M_t: float,
-    level: float = 0.9, n_draws: int = 2, n_boot: int = 200, rng: np.random.Generator | None = None,
+    fit: CurrentFit,
+    C,
+    M,
+    L,
+    C_c: float,
+    M_c: float,
+    C_t: float,
+    M_t: float,
+    level: float = 0.9,
+    n_draws: int = 2,
+    n_boot: int = 200,
+    rng: np.random.Generator | None = None,
 ) -> float:
     """Mean width of the target's bootstrap interval after adding a candidate with a simulated loss.
 
@@ -307,7 +319,9 @@ def check_candidates(N, D, budget: float, source: str = "candidates") -> tuple[n
         bad = ~(np.isfinite(x) & (x > 0))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DesignError(f"{source}: candidate {i + 1} (data row {i + 1}) has non-positive or non-finite {name} = {x[i]!r}")
+            raise DesignError(
+                f"{source}: candidate {i + 1} (data row {i + 1}) has non-positive or non-finite {name} = {x[i]!r}"
+            )
     C = 6 * N * D
     if np.any(C > budget):
         i = int(np.argmax(C > budget))
@@ -339,7 +353,9 @@ def parse_grid(text: str) -> tuple[np.ndarray, np.ndarray]:
     M = np.tile(Ms, len(Ns))
     for name, x in (("N", N), ("M", M)):
         if np.any(~np.isfinite(x) | (x <= 0)):
-            raise DesignError(f"candidate grid: {name} values must be positive, got {x[~np.isfinite(x) | (x <= 0)][0]:g}")
+            raise DesignError(
+                f"candidate grid: {name} values must be positive, got {x[~np.isfinite(x) | (x <= 0)][0]:g}"
+            )
     return N, M * N
 
 
@@ -414,9 +430,21 @@ class Ranking:
 
 
 def rank_candidates(
-    N, D, L, target: tuple[float, float], cand_N, cand_D, budget: float, *,
-    method: str = "linear", level: float = 0.9, error_fit: FitResult | None = None,
-    noise: float | None = None, seed: int | None = 0, n_draws: int = 2, n_boot: int = 200,
+    N,
+    D,
+    L,
+    target: tuple[float, float],
+    cand_N,
+    cand_D,
+    budget: float,
+    *,
+    method: str = "linear",
+    level: float = 0.9,
+    error_fit: FitResult | None = None,
+    noise: float | None = None,
+    seed: int | None = 0,
+    n_draws: int = 2,
+    n_boot: int = 200,
     criterion: str = "per_flop",
 ) -> Ranking:
     """Rank candidate runs by expected narrowing of the target's interval per FLOP.
@@ -454,10 +482,14 @@ def rank_candidates(
         raise DesignError("method='simulate' ranks by the loss interval; use method='linear' with error_fit")
     if method == "linear":
         now = target_width(fit, C, M, Ct, Mt, level, error_fit)
-        after = np.array([target_width(fit, np.append(C, c), np.append(M, m), Ct, Mt, level, error_fit) for c, m in zip(cC, cM)])
+        after = np.array(
+            [target_width(fit, np.append(C, c), np.append(M, m), Ct, Mt, level, error_fit) for c, m in zip(cC, cM)]
+        )
     else:
         if fit.source != "fit" or C.size < _P:
-            raise DesignError("method='simulate' needs runs that identify the over-training law (4 or more, at two M or more)")
+            raise DesignError(
+                "method='simulate' needs runs that identify the over-training law (4 or more, at two M or more)"
+            )
         rng = np.random.default_rng(seed)
         from .uncertainty import bootstrap
 
@@ -469,17 +501,33 @@ def rank_candidates(
                 now = float(hi[0] - lo[0])
             except FitError:
                 now = math.inf
-        after = np.array([simulated_width(fit, C, M, L, c, m, Ct, Mt, level, n_draws, n_boot, rng) for c, m in zip(cC, cM)])
+        after = np.array(
+            [simulated_width(fit, C, M, L, c, m, Ct, Mt, level, n_draws, n_boot, rng) for c, m in zip(cC, cM)]
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
-        narrowing = np.where(np.isfinite(after), np.log(now) - np.log(after), -np.inf) if math.isfinite(now) else np.where(np.isfinite(after), np.inf, -np.inf)
+        narrowing = (
+            np.where(np.isfinite(after), np.log(now) - np.log(after), -np.inf)
+            if math.isfinite(now)
+            else np.where(np.isfinite(after), np.inf, -np.inf)
+        )
     score = narrowing / (cC / 1e18) if criterion == "per_flop" else narrowing
-    table = pd.DataFrame({"N": cN, "D": cD, "M": cM, "C": cC, "width_after": after, "narrowing": narrowing, "score": score})
+    table = pd.DataFrame(
+        {"N": cN, "D": cD, "M": cM, "C": cC, "width_after": after, "narrowing": narrowing, "score": score}
+    )
     order = np.lexsort((cC, after, -score))  # score desc, then width asc, then cost asc
     table = table.iloc[order].reset_index(drop=True)
     table["rank"] = np.arange(1, len(table) + 1)
     units = "error" if error_fit is not None else "loss"
-    return Ranking(table=table, width_now=float(now), fit=fit, method=method, level=level, target=(Nt, Dt), units=units,
-                   criterion=criterion)
+    return Ranking(
+        table=table,
+        width_now=float(now),
+        fit=fit,
+        method=method,
+        level=level,
+        target=(Nt, Dt),
+        units=units,
+        criterion=criterion,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -498,8 +546,18 @@ class Design:
 
 
 def greedy_design(
-    N, D, L, target: tuple[float, float], cand_N, cand_D, budget: float, *,
-    max_runs: int = 5, level: float = 0.9, error_fit: FitResult | None = None, noise: float | None = None,
+    N,
+    D,
+    L,
+    target: tuple[float, float],
+    cand_N,
+    cand_D,
+    budget: float,
+    *,
+    max_runs: int = 5,
+    level: float = 0.9,
+    error_fit: FitResult | None = None,
+    noise: float | None = None,
     criterion: str = "per_flop",
 ) -> Design:
     """Choose up to ``max_runs`` candidates greedily (linearised criterion) with total C <= ``budget``.
@@ -512,8 +570,9 @@ def greedy_design(
     """
     if max_runs < 1:
         raise DesignError(f"max_runs must be at least 1, got {max_runs!r}")
-    first = rank_candidates(N, D, L, target, cand_N, cand_D, budget, level=level, error_fit=error_fit, noise=noise,
-                            criterion=criterion)
+    first = rank_candidates(
+        N, D, L, target, cand_N, cand_D, budget, level=level, error_fit=error_fit, noise=noise, criterion=criterion
+    )
     fit = first.fit
     Nt, Dt = first.target
     Ct, Mt = 6 * Nt * Dt, Dt / Nt
@@ -543,7 +602,16 @@ def greedy_design(
         C.append(c)
         M.append(m)
         left -= c
-        rows.append({"N": n, "D": d, "M": m, "C": c, "width_after": w, "narrowing": math.log(now / w) if math.isfinite(now) else math.inf})
+        rows.append(
+            {
+                "N": n,
+                "D": d,
+                "M": m,
+                "C": c,
+                "width_after": w,
+                "narrowing": math.log(now / w) if math.isfinite(now) else math.inf,
+            }
+        )
         now = w
     picks = pd.DataFrame(rows, columns=["N", "D", "M", "C", "width_after", "narrowing"])
     picks["cumulative_C"] = picks["C"].cumsum()
@@ -570,7 +638,9 @@ def plot_design(N, D, target: tuple[float, float], design: Design, top: int = 10
         best = t.head(top)
         ax.scatter(best["C"], best["M"], s=30, color="C0", label=f"best {len(best)} (by rank)")
         for _, r in best.iterrows():
-            ax.annotate(str(int(r["rank"])), (r["C"], r["M"]), xytext=(3, 3), textcoords="offset points", fontsize=8, color="C0")
+            ax.annotate(
+                str(int(r["rank"])), (r["C"], r["M"]), xytext=(3, 3), textcoords="offset points", fontsize=8, color="C0"
+            )
         ax.scatter(6 * N * D, D / N, marker="x", color="k", label="your runs")
         Nt, Dt = target
         ax.scatter([6 * Nt * Dt], [Dt / Nt], marker="*", s=150, color="C3", label="target")

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .design import DesignError, m_groups, rank_candidates
-from .fit import FitError, FitWarning, fit_compute, fit_overtraining
+from .fit import FitError, FitResult, FitWarning, fit_compute, fit_overtraining
 from .uncertainty import bootstrap
 
 __all__ = ["STRATEGIES", "Case", "cases", "forecast", "trajectories", "trajectory", "validation_table", "walk"]
@@ -79,7 +79,14 @@ def _pos(runs: pd.DataFrame, model: str, M: float) -> int:
     return int(hit[0])
 
 
-def _case(lab: str, df: pd.DataFrame, loss_col: str, small: tuple[str, ...], over_M: float, targets: list[tuple[str, float, str]]) -> Case:
+def _case(
+    lab: str,
+    df: pd.DataFrame,
+    loss_col: str,
+    small: tuple[str, ...],
+    over_M: float,
+    targets: list[tuple[str, float, str]],
+) -> Case:
     d = pd.DataFrame({k: df[k].to_numpy() for k in ("model", "N", "D", "M", "C")})
     d["loss"] = df[loss_col].to_numpy(float)
     is_t = np.zeros(len(d), dtype=bool)
@@ -94,7 +101,9 @@ def _case(lab: str, df: pd.DataFrame, loss_col: str, small: tuple[str, ...], ove
     return Case(lab=lab, runs=runs, start=start, default_new=default_new, targets=pd.DataFrame(trows))
 
 
-def cases(testbed: pd.DataFrame | None = None, ladder: pd.DataFrame | None = None, sardana: pd.DataFrame | None = None) -> list[Case]:
+def cases(
+    testbed: pd.DataFrame | None = None, ladder: pd.DataFrame | None = None, sardana: pd.DataFrame | None = None
+) -> list[Case]:
     """The three labs' cases (each table loaded with its ``load_*`` function when not given)."""
     from . import data
     from .otherlabs import lab_table
@@ -105,22 +114,41 @@ def cases(testbed: pd.DataFrame | None = None, ladder: pd.DataFrame | None = Non
     sa = lab_table(sardana if sardana is not None else data.load_sardana())
     rpj = tb[tb["dataset"] == "rpj"]
     return [
-        _case("testbed (RedPajama)", rpj, "loss_c4_val", SMALL_MODELS, 320.0,
-              [("open_lm_1b", 640.0, "1.4B, M = 640"), ("open_lm_7b", 20.0, "6.9B, M = 20")]),
-        _case("OLMo ladder", la, "loss_c4", ("190M", "370M", "760M", "1B"), 200.0,
-              [("7B", float(la.loc[la["model"] == "7B", "M"].iloc[0]), "7B"),
-               ("13B", float(la.loc[la["model"] == "13B", "M"].iloc[0]), "13B")]),
-        _case("Sardana et al.", sa, "loss_train", ("150M", "370M", "750M", "1.3B"), 250.0, [("6B", 20.0, "6B, M = 20")]),
+        _case(
+            "testbed (RedPajama)",
+            rpj,
+            "loss_c4_val",
+            SMALL_MODELS,
+            320.0,
+            [("open_lm_1b", 640.0, "1.4B, M = 640"), ("open_lm_7b", 20.0, "6.9B, M = 20")],
+        ),
+        _case(
+            "OLMo ladder",
+            la,
+            "loss_c4",
+            ("190M", "370M", "760M", "1B"),
+            200.0,
+            [
+                ("7B", float(la.loc[la["model"] == "7B", "M"].iloc[0]), "7B"),
+                ("13B", float(la.loc[la["model"] == "13B", "M"].iloc[0]), "13B"),
+            ],
+        ),
+        _case(
+            "Sardana et al.", sa, "loss_train", ("150M", "370M", "750M", "1.3B"), 250.0, [("6B", 20.0, "6B, M = 20")]
+        ),
     ]
 
 
-def forecast(runs: pd.DataFrame, target, n_boot: int = 200, level: float = 0.9, seed: int = 0) -> tuple[float, float, float]:
+def forecast(
+    runs: pd.DataFrame, target, n_boot: int = 200, level: float = 0.9, seed: int = 0
+) -> tuple[float, float, float]:
     """(predicted, low, high) loss of ``target`` from ``runs`` (see the module docstring); NaN where undefined."""
     C, M, L = (runs[k].to_numpy(float) for k in ("C", "M", "loss"))
     Ct, Mt = float(target["C"]), float(target["M"])
     nan = (math.nan, math.nan, math.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
+        res: FitResult
         try:
             if m_groups(M).max() >= 1 and C.size >= 4:
                 res, x, p = fit_overtraining(C, M, L), [Ct, Mt], 4
@@ -130,7 +158,7 @@ def forecast(runs: pd.DataFrame, target, n_boot: int = 200, level: float = 0.9, 
                 return nan
         except FitError:
             return nan
-        pred = float(np.asarray(res.law.predict(*x)).ravel()[0])  # type: ignore[arg-type]
+        pred = float(np.asarray(res.law.predict(*x)).ravel()[0])
         if C.size <= p or not res.identified:
             return pred, math.nan, math.nan
         try:
@@ -162,14 +190,28 @@ def walk(case: Case, target, strategy: str, seed: int = 0) -> list[int]:
                 have = runs.iloc[list(case.start) + chosen]
                 cand = runs.iloc[free]
                 try:
-                    r = rank_candidates(have["N"], have["D"], have["loss"], (float(target["N"]), float(target["D"])),
-                                        cand["N"], cand["D"], left * (1 + 1e-9),
-                                        criterion="per_flop" if strategy == "recommender" else "per_run")
+                    r = rank_candidates(
+                        have["N"],
+                        have["D"],
+                        have["loss"],
+                        (float(target["N"]), float(target["D"])),
+                        cand["N"],
+                        cand["D"],
+                        left * (1 + 1e-9),
+                        criterion="per_flop" if strategy == "recommender" else "per_run",
+                    )
                 except DesignError:
                     r = None
                 if r is not None and r.table["narrowing"].iloc[0] > 0:
                     best = r.table.iloc[0]
-                    pick = free[int(np.flatnonzero(np.isclose(cand["C"].to_numpy(), best["C"]) & np.isclose(cand["M"].to_numpy(), best["M"]))[0])]
+                    pick = free[
+                        int(
+                            np.flatnonzero(
+                                np.isclose(cand["C"].to_numpy(), best["C"])
+                                & np.isclose(cand["M"].to_numpy(), best["M"])
+                            )[0]
+                        )
+                    ]
         else:
             raise ValueError(f"unknown strategy {strategy!r}; choose one of {sorted(STRATEGIES)}")
         if pick is None:
@@ -178,7 +220,9 @@ def walk(case: Case, target, strategy: str, seed: int = 0) -> list[int]:
         left -= float(runs["C"].iloc[pick])
 
 
-def trajectory(case: Case, target, strategy: str, seed: int = 0, n_boot: int = 200, level: float = 0.9, every_step: bool = True) -> pd.DataFrame:
+def trajectory(
+    case: Case, target, strategy: str, seed: int = 0, n_boot: int = 200, level: float = 0.9, every_step: bool = True
+) -> pd.DataFrame:
     """Forecast of ``target`` after each run a strategy adds (step 0 = the start).
 
     Columns: ``lab``, ``target``, ``strategy``, ``seed``, ``step``, ``model``, ``M`` (of
@@ -194,12 +238,23 @@ def trajectory(case: Case, target, strategy: str, seed: int = 0, n_boot: int = 2
         idx = list(case.start) + order[:k]
         pred, lo, hi = forecast(runs.iloc[idx], target, n_boot, level, seed)
         added = runs.iloc[order[k - 1]] if k else None
-        rows.append({
-            "lab": case.lab, "target": target["label"], "strategy": strategy, "seed": seed, "step": k,
-            "model": added["model"] if added is not None else "start", "M": float(added["M"]) if added is not None else math.nan,
-            "spent": float(runs["C"].iloc[order[:k]].sum()), "predicted": pred, "low": lo, "high": hi,
-            "rel_error": abs(pred - float(target["loss"])) / float(target["loss"]), "width": hi - lo,
-        })
+        rows.append(
+            {
+                "lab": case.lab,
+                "target": target["label"],
+                "strategy": strategy,
+                "seed": seed,
+                "step": k,
+                "model": added["model"] if added is not None else "start",
+                "M": float(added["M"]) if added is not None else math.nan,
+                "spent": float(runs["C"].iloc[order[:k]].sum()),
+                "predicted": pred,
+                "low": lo,
+                "high": hi,
+                "rel_error": abs(pred - float(target["loss"])) / float(target["loss"]),
+                "width": hi - lo,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -239,12 +294,22 @@ def validation_table(traj: pd.DataFrame, recommender: str = "recommender") -> pd
             if b.empty:
                 continue
             be, bw = inf(b["rel_error"]), inf(b["width"])
-            rows.append({
-                "lab": lab, "target": tgt, "baseline": STRATEGIES[s], "runs_added": int(rec["step"]),
-                "recommender_spent": rec["spent"], "baseline_spent": float(b["spent"].median()),
-                "recommender_error": re, "baseline_error": float(be.median()),
-                "recommender_width": rw, "baseline_width": float(bw.median()),
-                "beats_error": bool(re < be.median()), "beats_width": bool(rw < bw.median()),
-                "share_error": float((re < be).mean()), "share_width": float((rw < bw).mean()),
-            })
+            rows.append(
+                {
+                    "lab": lab,
+                    "target": tgt,
+                    "baseline": STRATEGIES[s],
+                    "runs_added": int(rec["step"]),
+                    "recommender_spent": rec["spent"],
+                    "baseline_spent": float(b["spent"].median()),
+                    "recommender_error": re,
+                    "baseline_error": float(be.median()),
+                    "recommender_width": rw,
+                    "baseline_width": float(bw.median()),
+                    "beats_error": bool(re < be.median()),
+                    "beats_width": bool(rw < bw.median()),
+                    "share_error": float((re < be).mean()),
+                    "share_width": float((rw < bw).mean()),
+                }
+            )
     return pd.DataFrame(rows)

@@ -99,7 +99,12 @@ def test_three_runs_at_one_M_get_a_pilot_law_that_is_compute_optimal_there():
     [
         ([1e8, -1e8], [1e9, 1e9], 1e20, "candidate 2 (data row 2) has non-positive or non-finite N"),
         ([1e8, 1e8], [1e9, 0.0], 1e20, "candidate 2 (data row 2) has non-positive or non-finite D"),
-        ([1e8, 1e9], [1e9, 1e11], 1e20, "candidate 2 (data row 2; N = 1e+09, D = 1e+11) costs 6e+20 FLOPs, above the budget"),
+        (
+            [1e8, 1e9],
+            [1e9, 1e11],
+            1e20,
+            "candidate 2 (data row 2; N = 1e+09, D = 1e+11) costs 6e+20 FLOPs, above the budget",
+        ),
         ([1e8], [1e9], -5.0, "budget must be a positive number"),
     ],
 )
@@ -148,8 +153,24 @@ def runs_csv(tmp_path, testbed):
 
 def test_cli_design_ranks_testbed_runs_within_the_budget(runs_csv, capsys, tmp_path):
     plot = tmp_path / "d.png"
-    code = main(["design", str(runs_csv), "--law", "overtraining", "--target", "1.44e9", "9.2e11", "--budget", "2e19",
-                 "--candidates", "11M,79M,154M,411M x 5,10,20,40,80,160,320,640", "--json", "--plot", str(plot)])
+    code = main(
+        [
+            "design",
+            str(runs_csv),
+            "--law",
+            "overtraining",
+            "--target",
+            "1.44e9",
+            "9.2e11",
+            "--budget",
+            "2e19",
+            "--candidates",
+            "11M,79M,154M,411M x 5,10,20,40,80,160,320,640",
+            "--json",
+            "--plot",
+            str(plot),
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert out["fit"]["source"] == "fit" and out["fit"]["n_runs"] == 5
@@ -165,8 +186,22 @@ def test_cli_design_ranks_testbed_runs_within_the_budget(runs_csv, capsys, tmp_p
 
 
 def test_cli_design_error_fit_reports_error_units(runs_csv, capsys):
-    code = main(["design", str(runs_csv), "--law", "overtraining", "--target", "1.44e9", "9.2e11", "--budget", "2e19",
-                 "--error-fit", str(runs_csv), "--json"])
+    code = main(
+        [
+            "design",
+            str(runs_csv),
+            "--law",
+            "overtraining",
+            "--target",
+            "1.44e9",
+            "9.2e11",
+            "--budget",
+            "2e19",
+            "--error-fit",
+            str(runs_csv),
+            "--json",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["units"] == "error"
     assert 0 < out["width_now"] < 1
@@ -175,8 +210,21 @@ def test_cli_design_error_fit_reports_error_units(runs_csv, capsys):
 def test_cli_design_bad_candidates_exit_2_with_a_message(runs_csv, tmp_path, capsys):
     bad = tmp_path / "cand.csv"
     bad.write_text("N,D\n1e8,2e9\n1e9,1e11\n")
-    code = main(["design", str(runs_csv), "--law", "overtraining", "--target", "1.44e9", "9.2e11", "--budget", "2e19",
-                 "--candidates", str(bad)])
+    code = main(
+        [
+            "design",
+            str(runs_csv),
+            "--law",
+            "overtraining",
+            "--target",
+            "1.44e9",
+            "9.2e11",
+            "--budget",
+            "2e19",
+            "--candidates",
+            str(bad),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "candidate 2" in err and "above the budget" in err and str(bad) in err
@@ -205,11 +253,26 @@ def test_validation_walks_stay_within_budget_and_never_use_a_target(testbed):
 
 def test_validation_table_counts_a_missing_forecast_or_interval_as_worse():
     rows = []
-    for strategy, seed, err, width in [("recommender", 0, 0.02, np.nan), ("default", 0, 0.01, 0.3),
-                                       ("m20", 0, np.nan, np.nan), ("random", 0, 0.05, 0.2), ("random", 1, 0.01, 0.4),
-                                       ("random", 2, 0.03, 0.5)]:
-        rows.append({"lab": "lab", "target": "t", "strategy": strategy, "seed": seed, "step": 1,
-                     "spent": 1.0, "rel_error": err, "width": width})
+    for strategy, seed, err, width in [
+        ("recommender", 0, 0.02, np.nan),
+        ("default", 0, 0.01, 0.3),
+        ("m20", 0, np.nan, np.nan),
+        ("random", 0, 0.05, 0.2),
+        ("random", 1, 0.01, 0.4),
+        ("random", 2, 0.03, 0.5),
+    ]:
+        rows.append(
+            {
+                "lab": "lab",
+                "target": "t",
+                "strategy": strategy,
+                "seed": seed,
+                "step": 1,
+                "spent": 1.0,
+                "rel_error": err,
+                "width": width,
+            }
+        )
     t = dc.validation_table(pd.DataFrame(rows)).set_index("baseline")
     assert not t.loc[dc.STRATEGIES["default"], "beats_error"]
     assert t.loc[dc.STRATEGIES["m20"], "beats_error"] and not t.loc[dc.STRATEGIES["m20"], "beats_width"]
