@@ -1,0 +1,69 @@
+"""The ``scalinglib`` command as a reader types it, and its output, for the chapters.
+
+A chapter that shows a command runs it for real (with the interpreter running the
+chapter, so the installed command and this checkout agree) and prints the command line
+the way a reader would type it: wrapped at a fixed width with backslashes, an option
+kept on one line with its value, and paths shown as the reader would write them
+(``shown_as``), not as the building machine happens to name them.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+
+__all__ = ["run", "format_command", "show"]
+
+
+def run(args: Sequence[str], cwd: str | os.PathLike | None = None) -> str:
+    """Standard output of ``scalinglib ARGS`` run in directory ``cwd``.
+
+    Raises
+    ------
+    subprocess.CalledProcessError
+        If the command exits with a non-zero status (its stderr is attached).
+    """
+    out = subprocess.run([sys.executable, "-m", "scalinglib", *map(str, args)], cwd=cwd,
+                         capture_output=True, text=True, check=True)
+    return out.stdout
+
+
+def format_command(args: Sequence[str], width: int = 64) -> str:
+    """``$ scalinglib ARGS``, shell-quoted and wrapped at ``width`` characters.
+
+    An option and its value stay on one line; continuation lines end in `` \\`` and the
+    next one is indented by four spaces, so the text can be pasted into a shell.
+    """
+    words = [shlex.quote(str(a)) for a in args]
+    for i in range(1, len(words)):  # an option stays on one line with its value
+        if words[i - 1].startswith("--") and words[i] and not words[i].startswith("--"):
+            words[i - 1], words[i] = f"{words[i - 1]} {words[i]}", ""
+    lines, line = [], "$ scalinglib"
+    for word in filter(None, words):
+        if len(line) + 1 + len(word) > width:
+            lines.append(line + " \\")
+            line = "    " + word
+        else:
+            line += " " + word
+    return "\n".join(lines + [line])
+
+
+def show(args: Sequence[str], cwd: str | os.PathLike | None = None, width: int = 64,
+         shown_as: Mapping[str, str] | None = None) -> str:
+    """Run ``scalinglib ARGS``, print the command as typed and its output; return the output.
+
+    ``shown_as`` maps strings of the real command (typically a path on this machine) to
+    what the reader types instead; the same replacement is applied to the output, which
+    may echo the path.
+    """
+    out = run(args, cwd)
+    typed = [str(a) for a in args]
+    for real, shown in (shown_as or {}).items():
+        typed = [a.replace(real, shown) for a in typed]
+        out = out.replace(real, shown)
+    print(format_command(typed, width))
+    print(out)
+    return out
