@@ -10,10 +10,11 @@ kept on one line with its value, and paths shown as the reader would write them
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 __all__ = ["run", "format_command", "show"]
 
@@ -31,13 +32,27 @@ def run(args: Sequence[str], cwd: str | os.PathLike | None = None) -> str:
     return out.stdout
 
 
-def format_command(args: Sequence[str], width: int = 64) -> str:
+_EXPANDED = re.compile(r"(\$[A-Za-z_][A-Za-z0-9_]*/|~/)(.*)", re.DOTALL)
+
+
+def _quote(word: str, expand: bool) -> str:
+    """``word`` quoted for a POSIX shell; with ``expand``, a leading ``$VARIABLE/`` or ``~/``
+    stays outside the quotes, for the shell to expand."""
+    match = _EXPANDED.fullmatch(word) if expand else None
+    if match is None:
+        return shlex.quote(word)
+    return match.group(1) + (shlex.quote(match.group(2)) if match.group(2) else "")
+
+
+def format_command(args: Sequence[str], width: int = 64, paths: Collection[str] = ()) -> str:
     """``$ scalinglib ARGS``, shell-quoted and wrapped at ``width`` characters.
 
     An option and its value stay on one line; continuation lines end in `` \\`` and the
-    next one is indented by four spaces, so the text can be pasted into a shell.
+    next one is indented by four spaces, so the text can be pasted into a shell. The
+    words in ``paths`` are paths as a reader types them: a leading ``$VARIABLE/`` or
+    ``~/`` is left unquoted, so that the shell expands it.
     """
-    words = [shlex.quote(str(a)) for a in args]
+    words = [_quote(str(a), str(a) in paths) for a in args]
     for i in range(1, len(words)):  # an option stays on one line with its value
         if words[i - 1].startswith("--") and words[i] and not words[i].startswith("--"):
             words[i - 1], words[i] = f"{words[i - 1]} {words[i]}", ""
@@ -64,6 +79,6 @@ def show(args: Sequence[str], cwd: str | os.PathLike | None = None, width: int =
     for real, shown in (shown_as or {}).items():
         typed = [a.replace(real, shown) for a in typed]
         out = out.replace(real, shown)
-    print(format_command(typed, width))
+    print(format_command(typed, width, paths=set((shown_as or {}).values())))
     print(out)
     return out

@@ -27,6 +27,13 @@ def test_format_command_keeps_an_option_with_its_value_and_wraps_with_backslashe
                                        "Model Size", "--c-col", "Training FLOP"]
 
 
+def test_format_command_leaves_a_readers_variable_or_home_for_the_shell_to_expand():
+    text = transcript.format_command(
+        ["fit", "$SCALINGLIB_SARDANA/training results.csv", "~/runs.csv", "$5"],
+        width=100, paths={"$SCALINGLIB_SARDANA/training results.csv", "~/runs.csv"})
+    assert text == "$ scalinglib fit $SCALINGLIB_SARDANA/'training results.csv' ~/runs.csv '$5'"
+
+
 def test_show_prints_the_reader_path_in_the_command_and_in_its_output(tmp_path, capsys):
     csv = tmp_path / "deep" / "runs.csv"
     csv.parent.mkdir()
