@@ -61,7 +61,6 @@ __all__ = [
     "load_ladder",
     "long_form",
     "task_columns",
-    "reader_path",
 ]
 
 TESTBED_COMMIT = "a003c4913793ac2ae7ef87b28ecb562955d026d5"
@@ -647,42 +646,6 @@ def _lab_dir(path, env: str, kind: str, registry_name: str, url: str, url_env: s
     else:
         root = Path(path)
     return _verified_csv_dir(root, registry_name, what)
-
-
-#: The environment variables that name a data directory, in the order they are tried
-#: when a path is shown to a reader (the cache last: it may hold the others' downloads).
-DATA_ENV_VARS = ("SCALINGLIB_DATA", "SCALINGLIB_EXTERNAL", "SCALINGLIB_SARDANA", "SCALINGLIB_LADDER",
-                 "SCALINGLIB_CACHE")
-
-
-def reader_path(path: str | os.PathLike, root: str | os.PathLike = ".") -> str:
-    """A data file's path as a reader would type it in a shell at the repository's root.
-
-    Never the building machine's own folders:
-
-    1. inside ``root`` or in a folder beside it (the layout the README and the Makefile
-       use, e.g. ``../shared/sardana/trainingresults.csv``): the path relative to ``root``;
-    2. inside a directory named by one of :data:`DATA_ENV_VARS` (which the reader set):
-       ``$VARIABLE/rest/of/path``;
-    3. inside the home directory (the default download cache): ``~/rest/of/path``;
-    4. otherwise the absolute path (a location the reader chose).
-
-    A path that climbs more than one level out of ``root`` (``../../x``) is never returned.
-    """
-    file = Path(path).resolve()
-    base = Path(root).resolve()
-    rel = Path(os.path.relpath(file, base))
-    climbs = next((i for i, part in enumerate(rel.parts) if part != ".."), len(rel.parts))
-    if climbs <= 1:
-        return rel.as_posix()
-    for var in DATA_ENV_VARS:
-        value = os.environ.get(var)
-        if value and file.is_relative_to(Path(value).resolve()):
-            return f"${var}/{file.relative_to(Path(value).resolve()).as_posix()}"
-    home = Path.home().resolve()
-    if home != Path(home.anchor) and file.is_relative_to(home):
-        return f"~/{file.relative_to(home).as_posix()}"
-    return file.as_posix()
 
 
 def sardana_dir(path: str | os.PathLike | None = None) -> Path:

@@ -15,8 +15,44 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 
-__all__ = ["run", "format_command", "show"]
+__all__ = ["run", "format_command", "show", "reader_path", "DATA_ENV_VARS"]
+
+#: The environment variables that name a data directory (see the README), in the order
+#: they are tried by :func:`reader_path` (the cache last: it may hold the others' downloads).
+DATA_ENV_VARS = ("SCALINGLIB_DATA", "SCALINGLIB_EXTERNAL", "SCALINGLIB_SARDANA", "SCALINGLIB_LADDER",
+                 "SCALINGLIB_CACHE")
+
+
+def reader_path(path: str | os.PathLike, root: str | os.PathLike = ".") -> str:
+    """A data file's path as a reader would type it in a shell at the repository's root.
+
+    Never the building machine's own folders:
+
+    1. inside ``root`` or in a folder beside it (the layout the README and the Makefile
+       use, e.g. ``../shared/sardana/trainingresults.csv``): the path relative to ``root``;
+    2. inside a directory named by one of :data:`DATA_ENV_VARS` (which the reader set):
+       ``$VARIABLE/rest/of/path``;
+    3. inside the home directory (the default download cache): ``~/rest/of/path``;
+    4. otherwise the absolute path (a location the reader chose).
+
+    A path that climbs more than one level out of ``root`` (``../../x``) is never returned.
+    """
+    file = Path(path).resolve()
+    base = Path(root).resolve()
+    rel = Path(os.path.relpath(file, base))
+    climbs = next((i for i, part in enumerate(rel.parts) if part != ".."), len(rel.parts))
+    if climbs <= 1:
+        return rel.as_posix()
+    for var in DATA_ENV_VARS:
+        value = os.environ.get(var)
+        if value and file.is_relative_to(Path(value).resolve()):
+            return f"${var}/{file.relative_to(Path(value).resolve()).as_posix()}"
+    home = Path.home().resolve()
+    if home != Path(home.anchor) and file.is_relative_to(home):
+        return f"~/{file.relative_to(home).as_posix()}"
+    return file.as_posix()
 
 
 def run(args: Sequence[str], cwd: str | os.PathLike | None = None) -> str:

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from scalinglib import transcript
-from scalinglib.data import DATA_ENV_VARS, reader_path
+from scalinglib.transcript import DATA_ENV_VARS, reader_path
 
 
 def test_format_command_keeps_an_option_with_its_value_and_wraps_with_backslashes():
