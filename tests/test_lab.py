@@ -202,7 +202,7 @@ _READ_PAGE = """() => {
     inlineErrors: Array.from(document.querySelectorAll('.jp-MarkdownCell .myst [data-mime-type="%s"]'))
                .map(e => e.textContent),
     warnings: Array.from(document.querySelectorAll('.jp-MarkdownCell .myst [title]'))
-               .filter(e => /not found|unexecuted|error/i.test(e.title))
+               .filter(e => /not found|unexecuted|unknown|error/i.test(e.title))
                .map(e => [e.title, e.textContent.trim()]),
   };
 }""" % (STDERR, STDERR)
@@ -261,6 +261,16 @@ def test_chapter_runs_all_cells_in_jupyterlab_and_reads_as_in_the_book(lab, brow
         for pattern, what in _RAW
         for m in pattern.finditer(text)
     ]
+    # a glue key left as text (a {glue:text} role renders as its key, "rpj_1b_rel:.2f")
+    md = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    for key in sorted(set(re.findall(r"(?:glued\.|\{glue(?::\w+)?\}`)(\w+)", md))):
+        word = re.fullmatch(r"[a-z]+", key) is not None  # e.g. "missing": flag only as "missing:"
+        pattern = re.compile(rf"\b{key}\b" + (":" if word else ""))
+        problems += [
+            f"markdown cell {i}: glue key {key!r} in ...{text[max(0, m.start() - 60):m.end() + 60]!r}..."
+            for i, text in enumerate(state["rendered"])
+            for m in pattern.finditer(text)
+        ]
     problems += [f"inline expression failed: {e}" for e in state["inlineErrors"]]
     expected = _expected_warnings(nb)
     seen: dict[str, list[str]] = {}
