@@ -184,18 +184,20 @@ _RAW = [
 ]
 
 # Text of the rendered markdown, folded solutions included (textContent, not innerText),
-# without KaTeX's copy of each formula's TeX source.
+# without KaTeX's copy of each formula's TeX source; "prose" also without inline code.
 _READ_PAGE = """() => {
-  const text = el => {
+  const text = (el, drop) => {
     const copy = el.cloneNode(true);
-    copy.querySelectorAll('.katex-mathml, annotation').forEach(e => e.remove());
+    copy.querySelectorAll(drop).forEach(e => e.remove());
     return copy.textContent;
   };
+  const TEX = '.katex-mathml, annotation';
   const md = Array.from(document.querySelectorAll('.jp-Notebook .jp-MarkdownCell'));
   const code = Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt'));
   return {
     markdown: md.length,
-    rendered: md.map(c => { const m = c.querySelector('.myst'); return m ? text(m) : null; }),
+    rendered: md.map(c => { const m = c.querySelector('.myst'); return m ? text(m, TEX) : null; }),
+    prose: md.map(c => { const m = c.querySelector('.myst'); return m ? text(m, TEX + ', code') : ''; }),
     prompts: code.map(p => p.innerText.trim()),
     stderr: Array.from(document.querySelectorAll('.jp-Notebook .jp-OutputArea-output[data-mime-type="%s"]'))
                .map(e => e.textContent.slice(0, 2000)),
@@ -261,14 +263,15 @@ def test_chapter_runs_all_cells_in_jupyterlab_and_reads_as_in_the_book(lab, brow
         for pattern, what in _RAW
         for m in pattern.finditer(text)
     ]
-    # a glue key left as text (a {glue:text} role renders as its key, "rpj_1b_rel:.2f")
+    # a glue key left as text (a {glue:text} role renders as its key, "rpj_1b_rel:.2f");
+    # inline code may name a variable of the same name
     md = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     for key in sorted(set(re.findall(r"(?:glued\.|\{glue(?::\w+)?\}`)(\w+)", md))):
         word = re.fullmatch(r"[a-z]+", key) is not None  # e.g. "missing": flag only as "missing:"
         pattern = re.compile(rf"\b{key}\b" + (":" if word else ""))
         problems += [
             f"markdown cell {i}: glue key {key!r} in ...{text[max(0, m.start() - 60):m.end() + 60]!r}..."
-            for i, text in enumerate(state["rendered"])
+            for i, text in enumerate(state["prose"])
             for m in pattern.finditer(text)
         ]
     problems += [f"inline expression failed: {e}" for e in state["inlineErrors"]]
