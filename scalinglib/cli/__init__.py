@@ -1,9 +1,10 @@
-"""Command line: ``scalinglib reproduce``, ``scalinglib fit``, ``scalinglib plan`` and ``scalinglib predict``.
+"""Command line: ``scalinglib reproduce``, ``fit``, ``plan``, ``predict`` and ``design``.
 
 ``scalinglib reproduce`` prints the paper's headline predictions (every training set,
 both downstream splits, both targets); ``scalinglib fit runs.csv --law ...`` fits a
 user's own runs (``--save`` writes it to a file); ``scalinglib plan`` chooses N and D for a
-target loss or error; ``scalinglib predict`` forecasts runs not trained from saved fits.
+target loss or error; ``scalinglib predict`` forecasts runs not trained from saved fits;
+``scalinglib design`` ranks the runs to train next for a target's forecast.
 ``--plot FILE`` on ``fit``, ``predict`` and ``plan`` draws the figure (matplotlib is
 imported only then).
 ``--bootstrap B`` adds percentile intervals to ``fit``, ``reproduce`` and ``plan``. ``--json``
@@ -13,7 +14,8 @@ Exit status: 0 on success, 2 for bad input (command line, CSV, or data a law can
 be fitted to), 1 when the testbed cannot be loaded. Errors are one line on stderr,
 without a traceback.
 
-Each subcommand is a module (:mod:`.reproduce`, :mod:`.fit`, :mod:`.plan`, :mod:`.predict`) with a pair of
+Each subcommand is a module (:mod:`.reproduce`, :mod:`.fit`, :mod:`.plan`, :mod:`.predict`,
+:mod:`.design`) with a pair of
 functions, ``_add_<name>_parser(subparsers)`` and ``_cmd_<name>(args) -> int``, registered
 in :func:`build_parser`; :mod:`.core` holds what they share.
 """
@@ -29,6 +31,7 @@ from collections.abc import Sequence
 # texts and REPRODUCE_KEYS are re-exported: they were public here before the split.
 from .._version import __version__
 from .core import COMMANDS, FORMULAS, OBJECTIVES, PROG, SPLIT_LABELS, _one_line  # noqa: F401
+from .design import _add_design_parser
 from .fit import _add_fit_parser
 from .plan import _add_plan_parser
 from .predict import _add_predict_parser
@@ -49,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fit_parser(sub)
     _add_plan_parser(sub)
     _add_predict_parser(sub)
+    _add_design_parser(sub)
     return parser
 
 
