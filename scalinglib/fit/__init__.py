@@ -21,6 +21,8 @@ order, one idea per module:
   derivative interpolation, Levenberg-Marquardt, batched golden section);
 - :mod:`~scalinglib.fit.onexp` — the fast kernel of the one-exponent laws (the same
   computation as the generic path, ~0.5 ms per fit);
+- :mod:`~scalinglib.fit.bounded` — the sigmoid, whose one column is not a power and
+  whose asymptotes are bounded: exact bounded linear step, grid and Nelder-Mead;
 - :mod:`~scalinglib.fit.objectives` — ``"lsq"`` (raw least squares) and
   ``"huber_log"`` (Chinchilla Approach 3), both on top of the core;
 - :mod:`~scalinglib.fit.diagnostics` — edge of the box, active constraints,
@@ -31,7 +33,7 @@ order, one idea per module:
   :func:`fit_compute`, :func:`fit_error`, :func:`fit_law`.
 """
 
-from .api import FITS, fit_chinchilla, fit_compute, fit_error, fit_law, fit_overtraining
+from .api import FITS, fit_chinchilla, fit_compute, fit_error, fit_law, fit_overtraining, fit_sigmoid
 from .core import fit_batch
 from .objectives import OBJECTIVES, huber, huber_log_objective, refine_huber_log, refine_huber_log_batch
 from .problem import N_PARAMS, SEARCH_BOXES, SPECS, LawSpec
@@ -50,6 +52,7 @@ __all__ = [
     "fit_chinchilla",
     "fit_compute",
     "fit_error",
+    "fit_sigmoid",
     "fit_law",
     "FITS",
     "fit_batch",

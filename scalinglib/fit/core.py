@@ -167,6 +167,10 @@ def fit_batch(fit, W: np.ndarray, Y: np.ndarray, grid_points: int | None = None)
     grid cell of the box's edge, replicates with a coefficient held at zero).
     """
     spec = spec_of(fit.law)
+    if spec.basis is not None:  # the sigmoid: its own bounded linear step
+        from .bounded import fit_bounded_batch
+
+        return fit_bounded_batch(fit, W, Y, grid_points)
     lo, hi = next(iter(fit.search_box.values()))
     npts = int(grid_points or max(101, next(iter(SEARCH_BOXES[spec.kind].values()))[2] // _COARSEN))
     if npts < 3:
