@@ -253,7 +253,7 @@ class SigmoidLaw(_Law):
 
     @property
     def asymptotes(self) -> tuple[float, float]:
-        """(floor, ceiling) of the error: (b, a + b) for a >= 0."""
+        """(floor, ceiling) of the error: (b, a + b) for a >= 0 (arrays for a batch of laws)."""
         lo, hi = self.b, self.b + self.a
-        return (min(lo, hi), max(lo, hi))
+        return (np.minimum(lo, hi), np.maximum(lo, hi))
 

@@ -76,6 +76,12 @@ LADDER_BPB: dict[str, tuple[str, ...]] = {
     "winogrande": ("eval/downstream_bpb/winogrande_val_rc_5shot_bpb",),
 }
 
+#: Weights of MMLU's four categories (stem, humanities, social sciences, other) in the
+#: ladder paper's MMLU average: their shares of the test questions (``WEIGHT_BY_KEY`` in
+#: ``src/scaling/utils.py`` of allenai/OLMo-ladder). ``acc_mmlu_weighted`` and
+#: ``bpb_mmlu_weighted`` use them; ``acc_mmlu`` and ``bpb_mmlu`` are unweighted means.
+LADDER_MMLU_WEIGHTS: tuple[float, float, float, float] = (0.215, 0.335, 0.219, 0.231)
+
 #: Accuracy of a random guess on each task (the ladder repository's ``task_minimum``):
 #: 0.5 for the two-choice tasks, 1/3 for SocialIQA, 0.2 for CSQA, 0.25 otherwise.
 LADDER_CHANCE: dict[str, float] = {
@@ -118,6 +124,9 @@ def _ladder_rows(raw: pd.DataFrame, file: Path, rows: list[int]) -> dict[str, np
             i, j = np.argwhere(bad)[0]
             raise DataError(f"bits per byte {cs[j]!r} of {str(file)!r} is not positive on data row {rows[i] + 1}: {bpbs[i, j]}")
         out[f"bpb_{task}"] = bpbs.mean(axis=1)
+    w = np.asarray(LADDER_MMLU_WEIGHTS)
+    out["acc_mmlu_weighted"] = sub[list(LADDER_TASKS["mmlu"])].to_numpy(float) @ w / w.sum()
+    out["bpb_mmlu_weighted"] = sub[list(LADDER_BPB["mmlu"])].to_numpy(float) @ w / w.sum()
     return out
 
 
@@ -148,8 +157,9 @@ def load_ladder(path: str | os.PathLike | None = None, checkpoints: str = "final
         6 N D, ``loss`` = C4 validation loss (also ``loss_c4``), ``acc_<task>`` raw
         accuracy of the ten tasks of :data:`LADDER_TASKS` (chance differs by task, see
         :data:`LADDER_CHANCE`), ``bpb_<task>`` the task loss of the same task and split
-        (:data:`LADDER_BPB`), ``acc_avg`` (mean of the ten accuracies) and ``err_avg`` =
-        1 - ``acc_avg``. With ``checkpoints="all"`` the same columns, one row per checkpoint.
+        (:data:`LADDER_BPB`), ``acc_avg`` (mean of the ten accuracies), ``err_avg`` =
+        1 - ``acc_avg``, and ``acc_mmlu_weighted`` and ``bpb_mmlu_weighted``, MMLU averaged
+        with the ladder paper's weights (:data:`LADDER_MMLU_WEIGHTS`). With ``checkpoints="all"`` the same columns, one row per checkpoint.
 
     Notes
     -----
@@ -159,7 +169,7 @@ def load_ladder(path: str | os.PathLike | None = None, checkpoints: str = "final
     but BoolQ (plain ``_acc``); the task loss is the bits per byte of the correct answer
     (``downstream_bpb/..._rc_5shot_bpb``). Two differences: MMLU is the unweighted mean of
     its four categories here, where the ladder weights them by their share of questions
-    (0.215, 0.335, 0.219, 0.231); and BoolQ and Winogrande, which the ladder paper does not
+    (0.215, 0.335, 0.219, 0.231; the ``_weighted`` columns follow the ladder); and BoolQ and Winogrande, which the ladder paper does not
     predict, are kept.
 
     Which checkpoint is "final":
@@ -268,4 +278,5 @@ def load_ladder(path: str | os.PathLike | None = None, checkpoints: str = "final
     order = {s: i for i, s in enumerate(LADDER_PARAMS)}
     df = df.assign(_o=df["model"].map(order)).sort_values(["_o", "multiple", "replicate", "step"], kind="stable")
     front = ["dataset", "run", "model", "multiple", "replicate", "target", "step", "fraction", "N", "D", "M", "C", "loss", "loss_c4"]
-    return df[front + acc + ["acc_avg", "err_avg"] + bpb].reset_index(drop=True)
+    extra = ["acc_mmlu_weighted", "bpb_mmlu_weighted"]
+    return df[front + acc + ["acc_avg", "err_avg"] + bpb + extra].reset_index(drop=True)
