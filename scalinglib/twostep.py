@@ -34,7 +34,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .fit import FitResult, FitWarning, fit_batch, fit_chinchilla, fit_error, fit_overtraining, fit_sigmoid
+from .fit import (
+    FitResult,
+    FitWarning,
+    fit_batch,
+    fit_chinchilla,
+    fit_error,
+    fit_overtraining,
+    fit_sigmoid,
+    refine_huber_log,
+)
 from .uncertainty import percentile_interval
 
 LOSS_LAWS = ("chinchilla", "overtraining")
@@ -158,8 +167,10 @@ def predict_two_step(
     1 on the drawn runs' points (a run drawn twice counts twice) and step 2 with weight
     c_r on each checkpoint of run r (fixed points weigh 1), all replicates of step 2 at
     once (:func:`~scalinglib.fit.fit_batch`); the prediction of replicate b chains its
-    two refits. The same replicates serve every target. Replicates whose step-1 fit
-    fails (too few distinct runs drawn) are redrawn.
+    two refits. The same replicates serve every target. With ``loss_objective="huber_log"``
+    step 1 of a replicate is one descent of the Approach-3 objective from the full fit,
+    the runs weighted by their counts (:func:`~scalinglib.fit.refine_huber_log`). Draws
+    with fewer than five distinct runs (step 1 has five parameters) are redrawn.
     """
     model = fit_two_step(data, loss_law, acc_law, chance, loss_objective)
     names = list(targets)
@@ -177,20 +188,25 @@ def predict_two_step(
     idx2 = np.array([pos.get(r, -1) for r in data.run2])
     counts = np.zeros((n_boot, runs.size))
     xs = np.empty((n_boot, len(names)))
+    inputs1 = {"N": data.N, "D": data.D} if loss_law == "chinchilla" else {"C": 6.0 * data.N * data.D, "M": data.D / data.N}
     b = tries = 0
     while b < n_boot:
         tries += 1
         if tries > 20 * n_boot:
             raise RuntimeError("could not draw enough run resamples on which step 1 can be fitted")
         c = np.bincount(rng.integers(0, runs.size, runs.size), minlength=runs.size).astype(float)
+        if np.count_nonzero(c) < 5:  # fewer distinct runs than step 1 has parameters
+            continue
         rows = np.repeat(np.arange(data.run.size), c[run_of].astype(int))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FitWarning)
-                f1 = _fit_loss(loss_law, data.N[rows], data.D[rows], data.x[rows], loss_objective)
+                if loss_objective == "huber_log":  # warm start from the full fit, runs weighted by their counts
+                    law, _ = refine_huber_log(model.loss_fit.law, inputs1, data.x, weights=c[run_of])
+                else:
+                    law = _fit_loss(loss_law, data.N[rows], data.D[rows], data.x[rows], loss_objective).law
         except ValueError:  # a FitError: too few distinct points
             continue
-        law = f1.law
         xs[b] = law.predict_ND(Nt, Dt) if loss_law == "overtraining" else law.predict(Nt, Dt)
         counts[b] = c
         b += 1

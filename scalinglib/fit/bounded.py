@@ -159,7 +159,7 @@ def _refine(x: np.ndarray, w: np.ndarray, y: np.ndarray, z0: np.ndarray, zlo: np
     eps = 1e-12 * (bhi - blo)
     t0 = np.clip(t0, blo + eps, bhi - eps)
     res = optimize.least_squares(resid, t0, jac=jac, bounds=(blo, bhi), method="trf", x_scale="jac",
-                                 ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=2000)
+                                 ftol=1e-13, xtol=1e-13, gtol=1e-13, max_nfev=500)
     u, v = res.x[0], res.x[1]
     if u <= v:
         z = res.x[2:]
