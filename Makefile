@@ -10,6 +10,7 @@
 #               Playwright; if none, `python -m playwright install chromium` is
 #               tried once, and otherwise make stops with one message saying how
 #               to get a browser.
+#   make lint   the guard rails (CONTRIBUTING.md): ruff check, ruff format --check, mypy
 #   make clean  remove build outputs (keeps .venv); make distclean also removes .venv
 #
 # SCALINGLIB_DATA (the testbed's exp_data directory) is taken from the
@@ -63,7 +64,7 @@ endif
 RUN_ENV := PATH="$(VENV)/bin:$$PATH" JUPYTER_PATH="$(VENV)/share/jupyter" \
            PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: venv browser book test clean distclean
+.PHONY: venv browser book test lint clean distclean
 
 venv: $(STAMP)
 
@@ -72,7 +73,7 @@ $(STAMP): $(ROOT)/pyproject.toml
 	  echo "Creating virtual environment in $(VENV)"; \
 	  $(PYTHON) -m venv "$(VENV)" || { echo "error: '$(PYTHON) -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }; \
 	fi
-	"$(VPY)" -m pip install --disable-pip-version-check -q -e "$(ROOT)[book,test]"
+	"$(VPY)" -m pip install --disable-pip-version-check -q -e "$(ROOT)[book,test,dev]"
 	touch "$@"
 
 # The jupyter-cache is keyed on notebook sources only.  So that a change to the
@@ -103,6 +104,12 @@ browser: venv
 test: browser
 	@$(MAKE) --no-print-directory book
 	cd "$(ROOT)" && $(RUN_ENV) "$(VPY)" -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+
+# The versions of ruff and mypy are pinned in pyproject.toml's dev extra.
+lint: venv
+	cd "$(ROOT)" && "$(VENV)/bin/ruff" check .
+	cd "$(ROOT)" && "$(VENV)/bin/ruff" format --check .
+	cd "$(ROOT)" && "$(VENV)/bin/mypy"
 
 clean:
 	rm -rf "$(BUILD)" "$(ROOT)/tests/artifacts"

@@ -45,19 +45,19 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import itertools  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
+import argparse
+import itertools
+import json
+import sys
+import time
+import warnings
 
-import numpy as np  # noqa: E402
-from scipy import optimize  # noqa: E402
+import numpy as np
+from scipy import optimize
 
-from scalinglib.data import DATASETS, EVAL_SETS, load_testbed  # noqa: E402
-from scalinglib.fit import SEARCH_BOXES, FitWarning, fit_compute, fit_error, fit_overtraining  # noqa: E402
-from scalinglib.paper import SMALL_MODELS, default_config, select_runs  # noqa: E402
+from scalinglib.data import DATASETS, EVAL_SETS, load_testbed
+from scalinglib.fit import SEARCH_BOXES, FitWarning, fit_compute, fit_error, fit_overtraining
+from scalinglib.paper import SMALL_MODELS, default_config, select_runs
 
 TOL = 1e-9  # an objective ratio above 1 + TOL would be a bug in our fitter
 

@@ -28,15 +28,15 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import importlib.util
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 
@@ -180,11 +180,11 @@ def results(pkg, df, chin) -> dict:
 def compare(a: dict, b: dict, rtol: float) -> tuple[float, str, list[str]]:
     """Largest relative difference of any number, where, and differing diagnostics."""
     worst, where, bad = 0.0, "", []
-    for key in a:
+    for key, fields in a.items():
         if key not in b:
             bad.append(f"{key}: missing")
             continue
-        for field, va in a[key].items():
+        for field, va in fields.items():
             vb = b[key][field]
             if isinstance(va, list) and va and isinstance(va[0], float) or isinstance(va, float):
                 x, y = np.atleast_1d(np.asarray(va, float)), np.atleast_1d(np.asarray(vb, float))

@@ -27,6 +27,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__  # a constant: imports nothing
+
 # The public names are imported on first use (PEP 562), so that `import scalinglib`
 # and the command line start without pandas and scipy. Name -> defining submodule.
 _LAZY: dict[str, str] = {
@@ -120,9 +122,8 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
 
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "DataError",
     "FitError",
     "FitResult",

@@ -31,14 +31,15 @@ training set.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from .data import DATASETS, DEFAULT_EVAL, MODEL_LABELS
-from .fit import FitError, FitWarning, fit_chinchilla, fit_compute, fit_overtraining, refine_huber_log
+from .fit import FitError, FitResult, FitWarning, fit_chinchilla, fit_compute, fit_overtraining, refine_huber_log
+from .laws import ChinchillaLaw, OvertrainingLaw
 from .paper import SMALL_MODELS, Config, Run, default_config, select_runs
 from .uncertainty import bootstrap_config
 
@@ -115,7 +116,7 @@ def _rule(dataset: str, runs: dict, target: Run) -> BacktestTarget:
         (M for (m, M), (_, c) in runs.items() if m == smallest and M != 20.0 and M <= ANCHOR_CAP and c < C_t),
         reverse=True,
     )
-    anchors = []
+    anchors: list[Run] = []
     for M in cand:
         if anchors and len(ladder) + len(anchors) >= MIN_LOSS_RUNS:
             break
@@ -293,9 +294,9 @@ def compare_laws(
     rel_error ((predicted - observed) / observed), abs_rel_error, applicable, reason,
     notes.
     """
-    for law in laws:
-        if law not in _LAWS:
-            raise ValueError(f"unknown (law, objective) {law!r}; choose from {_LAWS}")
+    for pair in laws:
+        if pair not in _LAWS:
+            raise ValueError(f"unknown (law, objective) {pair!r}; choose from {_LAWS}")
     col = f"loss_{eval_set}"
     cache: dict = {}
     rows = []
@@ -324,6 +325,7 @@ def compare_laws(
                 if key not in cache:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", FitWarning)
+                        fit: FitResult | FitError
                         try:
                             if law == "overtraining":
                                 fit = fit_overtraining(runs["C"], runs["M"], runs[col], objective=objective)
@@ -422,6 +424,7 @@ def huber_backtest(
                 lsq = (fit_overtraining if law == "overtraining" else fit_chinchilla)(x1, x2, L)
             inputs = {"C": x1, "M": x2} if law == "overtraining" else {"N": x1, "D": x2}
             fitted, _ = refine_huber_log(lsq.law, inputs, L, delta)
+            assert isinstance(fitted, (OvertrainingLaw, ChinchillaLaw))  # refined from lsq.law
             pred = float(fitted.predict(*at))
             obs = float(tr[col])
             rows.append(

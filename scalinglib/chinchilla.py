@@ -13,7 +13,7 @@ The runs themselves are read by :func:`scalinglib.data.load_chinchilla_runs`.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd

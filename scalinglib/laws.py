@@ -71,7 +71,7 @@ class ChinchillaLaw(_Law):
         D = _pos(D, "D")
         return self.E + self.A * N ** (-self.alpha) + self.B * D ** (-self.beta)
 
-    def to_overtraining(self) -> "OvertrainingLaw":
+    def to_overtraining(self) -> OvertrainingLaw:
         """Exact conversion to L(C, M); requires alpha == beta (eta = alpha / 2)."""
         if not np.isclose(self.alpha, self.beta, rtol=1e-12, atol=0):
             raise ValueError("only a law with alpha == beta has the over-training form L(C, M)")
@@ -129,7 +129,7 @@ class OvertrainingLaw(_Law):
         M = _pos(M, "M")
         return self.a * M**self.eta + self.b * M ** (-self.eta)
 
-    def at_multiplier(self, M: float) -> "ComputeLaw":
+    def at_multiplier(self, M: float) -> ComputeLaw:
         """The per-M compute law L(C) = E + lambda(M) C^-eta of this law."""
         return ComputeLaw(E=self.E, lam=float(self.offset(M)), eta=self.eta)
 
@@ -139,7 +139,7 @@ class OvertrainingLaw(_Law):
         return ChinchillaLaw(E=self.E, A=self.a * s, B=self.b * s, alpha=2 * self.eta, beta=2 * self.eta)
 
     @classmethod
-    def from_chinchilla(cls, law: ChinchillaLaw) -> "OvertrainingLaw":
+    def from_chinchilla(cls, law: ChinchillaLaw) -> OvertrainingLaw:
         """Exact conversion from a Chinchilla law with alpha == beta."""
         return law.to_overtraining()
 

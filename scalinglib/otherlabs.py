@@ -26,7 +26,7 @@ the error law is fitted on the five loss-law runs. :func:`recipe` also offers a 
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

@@ -22,8 +22,8 @@ Every fit here minimises squared raw residuals, as the paper does.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -15,8 +15,8 @@ the error law.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, replace
-from typing import Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -118,18 +118,18 @@ class ConfigFit:
     """The two fits of a configuration."""
 
     config: Config
-    loss_fit: FitResult
-    error_fit: FitResult
+    loss_fit: FitResult[OvertrainingLaw]
+    error_fit: FitResult[ErrorLaw]
     loss_compute: float  # total training FLOPs of the loss-fit runs
     error_compute: float  # total training FLOPs of the error-fit runs
 
     @property
     def loss_law(self) -> OvertrainingLaw:
-        return self.loss_fit.law  # type: ignore[return-value]
+        return self.loss_fit.law
 
     @property
     def error_law(self) -> ErrorLaw:
-        return self.error_fit.law  # type: ignore[return-value]
+        return self.error_fit.law
 
 
 def fit_config(df: pd.DataFrame, config: Config) -> ConfigFit:
@@ -230,7 +230,7 @@ def reproduce(
     """
     if df is None:
         df = load_testbed()
-    rows = []
+    rows: list[dict[str, object]] = []
     for ds in datasets:
         for down in downstreams:
             fitted = fit_config(df, default_config(ds, eval_set, down))

@@ -34,11 +34,12 @@ choices of fitting runs).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from .data import DATASETS, DEFAULT_EVAL
 from .fit import FitWarning, fit_overtraining
@@ -52,6 +53,8 @@ __all__ = [
     "optimal_multiplier",
     "plan_for_loss",
     "plan_for_error",
+    "demand_for_multiplier",
+    "demand_for_saving",
     "plan_interval",
     "inference_sweep",
     "compute_optimal_band",
@@ -106,7 +109,7 @@ def optimal_multiplier(law: OvertrainingLaw) -> float:
     :meth:`OvertrainingLaw.optimal_multiplier`, with its ``ValueError`` raised as :class:`PlanError`.
     """
     try:
-        return law.optimal_multiplier()
+        return float(law.optimal_multiplier())
     except ValueError as exc:
         raise PlanError(f"the compute-optimal multiplier needs a, b, eta > 0; got a={law.a}, b={law.b}, eta={law.eta}") from exc
 
@@ -160,7 +163,7 @@ def _plan_arrays(E, A, B, alpha, beta, target, T):
     al, be = np.where(ok, alpha, 1.0), np.where(ok, beta, 1.0)
     logNmin = (np.log(A_s) - np.log(gap_s)) / al
     logT2 = np.log(2.0 * T) if T > 0 else -np.inf
-    col = lambda x: x[:, None]  # noqa: E731
+    col = lambda x: x[:, None]
     grid = np.linspace(*_V_RANGE, _GRID)
     with np.errstate(over="ignore", divide="ignore"):
         lf, _, _ = _log_total(grid[None, :], col(logNmin), col(gap_s), col(B_s), col(al), col(be), logT2)
@@ -230,7 +233,7 @@ def plan_for_loss(law: OvertrainingLaw | ChinchillaLaw, target_loss: float, infe
         )
     if not (A > 0 and B > 0 and alpha > 0 and beta > 0):
         raise PlanError(f"planning needs A, B, alpha, beta > 0; the law has A={A}, B={B}, alpha={alpha}, beta={beta}")
-    N, D, ok, edge = _plan_arrays(E, A, B, alpha, beta, target, T)
+    N, D, ok, _ = _plan_arrays(E, A, B, alpha, beta, target, T)
     if not ok[0]:
         raise PlanError("no interior optimum found for this target (the optimum lies outside N_min * [1 + 1e-12, e^100])")
     return _make_plan(float(N[0]), float(D[0]), target, T)
@@ -247,6 +250,98 @@ def plan_for_error(error_law: ErrorLaw, loss_law, target_err: float, inference_t
     except ValueError as e:
         raise PlanError(f"target error {target_err!r} is unreachable under the error law: {e}") from None
     return plan_for_loss(loss_law, target_loss, inference_tokens)
+
+
+def _demand_crossing(quantity, value: float, name: str, T_range: tuple[float, float], show=lambda x: x) -> float:
+    """The T in ``T_range`` where ``quantity(T)``, increasing in T, crosses ``value`` (brentq on ln T).
+
+    ``show`` maps a value of ``quantity`` to the one an error message reports.
+    """
+    from scipy.optimize import brentq
+
+    lo, hi = (float(t) for t in T_range)
+    if not (0 < lo < hi and np.isfinite(hi)):
+        raise PlanError(f"T_range must satisfy 0 < low < high < inf, got {T_range!r}")
+
+    def gap(logT: float) -> float:
+        return quantity(np.exp(logT)) - value
+
+    g_lo, g_hi = gap(np.log(lo)), gap(np.log(hi))
+    if not (g_lo < 0 < g_hi):
+        raise PlanError(
+            f"the cost-optimal plan's {name} does not cross {show(value):g} for T in [{lo:g}, {hi:g}]: "
+            f"it is {show(g_lo + value):.4g} at T = {lo:g} and {show(g_hi + value):.4g} at T = {hi:g}"
+        )
+    return float(np.exp(brentq(gap, np.log(lo), np.log(hi), xtol=1e-10, rtol=1e-12)))
+
+
+def demand_for_multiplier(
+    law: OvertrainingLaw | ChinchillaLaw,
+    target_loss: float,
+    M: float,
+    *,
+    T_range: tuple[float, float] = (1.0, 1e20),
+) -> float:
+    r"""The inference demand T at which the cheapest plan for ``target_loss`` trains at ``M`` tokens per parameter.
+
+    The cost-optimal multiplier :math:`M(T) = D(T) / N(T)` of :func:`plan_for_loss`
+    rises with the demand T, from the compute-optimal multiplier at T = 0. This
+    solves :math:`\ln M(T) = \ln M` by Brent's method (:func:`scipy.optimize.brentq`)
+    on :math:`\ln T` over ``T_range``, instead of reading the crossing off a grid of T.
+
+    Parameters
+    ----------
+    law
+        The loss law to plan with.
+    target_loss
+        The loss every plan reaches.
+    M
+        The tokens per parameter to cross.
+    T_range
+        (low, high) inference tokens searched; the plan's multiplier must lie below
+        ``M`` at ``low`` and above it at ``high``.
+
+    Raises
+    ------
+    PlanError
+        When the target is unreachable (:func:`plan_for_loss`), or ``M`` is not
+        crossed inside ``T_range`` (the message gives the values at both ends).
+    """
+    if not (np.isfinite(M) and M > 0):
+        raise PlanError(f"M must be finite and positive, got {M!r}")
+    return _demand_crossing(lambda t: np.log(plan_for_loss(law, target_loss, t).M), np.log(M), "multiplier M",
+                            T_range, show=np.exp)
+
+
+def demand_for_saving(
+    law: OvertrainingLaw | ChinchillaLaw,
+    target_loss: float,
+    saving: float,
+    *,
+    T_range: tuple[float, float] = (1.0, 1e20),
+) -> float:
+    r"""The inference demand T at which the cheapest plan saves the share ``saving`` of total FLOPs.
+
+    The saving is the one of :func:`inference_sweep`: against the compute-optimal run
+    (N_0, D_0) for the same target serving the same T tokens,
+    :math:`s(T) = 1 - F_{\text{plan}}(T) / (6 N_0 D_0 + 2 N_0 T)`, which rises with T
+    from 0. Solves :math:`s(T) = \text{saving}` by Brent's method on :math:`\ln T`
+    over ``T_range``.
+
+    Raises
+    ------
+    PlanError
+        When the target is unreachable, ``saving`` is not in (0, 1), or it is not
+        reached inside ``T_range``.
+    """
+    if not 0.0 < saving < 1.0:
+        raise PlanError(f"saving must be a share in (0, 1), got {saving!r}")
+    base = plan_for_loss(law, target_loss, 0.0)
+
+    def share(t: float) -> float:
+        return 1.0 - plan_for_loss(law, target_loss, t).total_flops / (base.train_flops + 2.0 * base.N * t)
+
+    return _demand_crossing(share, saving, "saving", T_range)
 
 
 # ----------------------------------------------------------------------------- uncertainty
@@ -325,6 +420,7 @@ def plan_interval(
     else:
         raise TypeError(f"expected a Bootstrap or ConfigBootstrap, got {type(boot).__name__}")
     s = loss_boot.samples
+    point_law: OvertrainingLaw | ChinchillaLaw
     if loss_boot.law == "OvertrainingLaw":
         six = 6.0 ** (-s["eta"])
         E, A, B, alpha, beta = s["E"], s["a"] * six, s["b"] * six, 2 * s["eta"], 2 * s["eta"]
@@ -335,12 +431,14 @@ def plan_interval(
     else:
         raise TypeError(f"planning needs an over-training or Chinchilla law, got {loss_boot.law}")
     if target_err is not None:
+        assert error_boot is not None  # an error target was refused above without a ConfigBootstrap
         e = error_boot.samples
         gap = (e["epsilon"] - float(target_err)) / e["k"]
         with np.errstate(divide="ignore", invalid="ignore"):
             targets = np.where((gap > 0) & (e["gamma"] > 0), -np.log(gap) / e["gamma"], np.nan)
         point = plan_for_error(point_err, point_law, target_err, T)
     else:
+        assert target_loss is not None  # exactly one of the two targets was given
         targets = np.full(E.shape, float(target_loss))
         point = plan_for_loss(point_law, target_loss, T)
     N, D, ok, _ = _plan_arrays(E, A, B, alpha, beta, np.where(np.isfinite(targets), targets, -np.inf), T)
@@ -428,7 +526,7 @@ def inference_sweep(
     return pd.DataFrame(rows)
 
 
-def compute_optimal_band(boot, C: Sequence[float], level: float = 0.90) -> pd.DataFrame:
+def compute_optimal_band(boot, C: ArrayLike, level: float = 0.90) -> pd.DataFrame:
     r"""Compute-optimal allocation of an over-training law, with bootstrap intervals.
 
     For :math:`L(C, M) = E + (a M^\eta + b M^{-\eta}) C^{-\eta}` the loss at fixed compute

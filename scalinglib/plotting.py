@@ -8,12 +8,17 @@ sets get their own colours, so that a reader learns one code for every chapter.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.rcsetup import cycler
 
 from .data import DATASET_LABELS, MODEL_LABELS
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = [
     "OKABE_ITO",
@@ -24,6 +29,7 @@ __all__ = [
     "use_style",
     "style",
     "m_color",
+    "m_linestyle",
     "size_marker",
     "dataset_label",
     "size_label",
@@ -52,6 +58,12 @@ OKABE_ITO = {
 M_VALUES = (5, 10, 20, 40, 80, 160, 320, 640)
 M_COLORS = dict(zip(M_VALUES, ("#332288", "#4477AA", "#66CCEE", "#228833", "#CCBB44", "#EE7733", "#CC3311", "#EE3377")))
 
+#: Line style of each token multiplier M, so that lines of different multipliers stay apart
+#: in greyscale and where two colours are close (M = 320 and 640): solid at the
+#: compute-optimal M = 20, dash patterns elsewhere, no two neighbouring multipliers alike.
+M_LINESTYLES = dict(zip(M_VALUES, ((0, (1, 1.5)), (0, (4, 1.5, 1, 1.5)), "-", (0, (6, 2)),
+                                   (0, (1, 1.5)), (0, (4, 1.5, 1, 1.5)), (0, (6, 2)), (0, (1.5, 2)))))
+
 DATASET_COLORS = {"c4_original": OKABE_ITO["blue"], "rpj": OKABE_ITO["vermillion"], "rw_original": OKABE_ITO["green"]}
 
 #: Marker of each model size.
@@ -78,11 +90,11 @@ AXIS_LABELS = {
     "rel_error": "relative prediction error (%)",
 }
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "figure.figsize": (6.4, 4.2),
     "figure.dpi": 110,
     "savefig.dpi": 150,
-    "axes.prop_cycle": mpl.cycler(color=[OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "sky", "purple", "yellow", "black")]),
+    "axes.prop_cycle": cycler(color=[OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "sky", "purple", "yellow", "black")]),
     "axes.grid": True,
     "grid.alpha": 0.3,
     "grid.linewidth": 0.6,
@@ -114,6 +126,12 @@ def m_color(M: float) -> str:
     """Colour of token multiplier M (nearest testbed value)."""
     key = min(M_VALUES, key=lambda m: abs(np.log(m) - np.log(M)))
     return M_COLORS[key]
+
+
+def m_linestyle(M: float):
+    """Line style of token multiplier M (nearest testbed value), see ``M_LINESTYLES``."""
+    key = min(M_VALUES, key=lambda m: abs(np.log(m) - np.log(M)))
+    return M_LINESTYLES[key]
 
 
 def size_marker(model: str) -> str:
@@ -179,7 +197,7 @@ def log_axes(ax: plt.Axes, x: str | None = None, y: str | None = None, logx: boo
 # ----------------------------------------------------------------------------- chapters 1-4
 # Legend helpers and per-training-set panels used by chapters 1-4 (added by the chapters 1-4 helper).
 
-from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.lines import Line2D
 
 
 def size_handles(models, color: str = "0.35", **kw) -> list:
@@ -205,7 +223,8 @@ def legend_outside(
     (``fontsize``, ``markerscale``, ...) go to :meth:`matplotlib.figure.Figure.legend`.
     """
     ncol = ncol or min(len(handles), 6)
-    return fig.legend(handles=handles, loc=f"outside {loc}", ncol=ncol, title=title, frameon=False, **kw)
+    where: Any = f"outside {loc}"  # the "outside ..." locations are missing from matplotlib's LegendLocType
+    return fig.legend(handles=handles, loc=where, ncol=ncol, title=title, frameon=False, **kw)
 
 
 def dataset_panels(datasets, sharex: bool = True, sharey: bool = True, height: float = 3.6, width: float = 3.9):
@@ -217,10 +236,10 @@ def dataset_panels(datasets, sharex: bool = True, sharey: bool = True, height: f
         1, len(datasets), figsize=(width * len(datasets), height), sharex=sharex, sharey=sharey, squeeze=False,
         layout="constrained",
     )
-    axes = list(axes[0])
-    for ax, ds in zip(axes, datasets):
+    panels = list(axes[0])
+    for ax, ds in zip(panels, datasets):
         ax.set_title(dataset_label(ds))
-    return fig, axes
+    return fig, panels
 
 
 def plain_ticks(ax: plt.Axes, x=None, y=None, fmt: str = "{:g}") -> plt.Axes:

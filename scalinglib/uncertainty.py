@@ -17,46 +17,52 @@ the replicates (:func:`percentile_interval`; several bootstraps side by side:
 :func:`interval_table`). :func:`bootstrap_config` and :func:`bootstrap_laws` resample
 a configuration's loss and error laws jointly and propagate both to its targets.
 
-Refits. This module only resamples; the refits are the fitting core's. For the
-one-exponent laws (over-training, compute, error) and the ``lsq`` objective all B
-replicates are refitted at once by :func:`scalinglib.fit.fit_batch` (the core's
-grid, refinement and exact weighted NNLS on a batch of data sets: a grid a fifth as
-dense as :data:`scalinglib.fit.SEARCH_BOXES`, a vectorised golden-section search to
-~1e-10 in the exponent). About 1,000 refits of the paper's default configuration
-(loss law and error law) take well under a second.
-The Chinchilla law (two exponents) with the ``lsq`` objective uses a loop of the
-ordinary fits (about 20-60 ms per refit, so ~1 min per 1,000).
+Refits. This module only resamples; the refits are the fitting core's batch path,
+every replicate of a bootstrap at once. With the ``lsq`` objective all B replicates
+of any law are refitted by :func:`scalinglib.fit.fit_batch` (the core's grid,
+refinement and exact weighted NNLS on a batch of weighted data sets; one exponent:
+a grid a fifth as dense as :data:`scalinglib.fit.SEARCH_BOXES` and a vectorised
+golden-section search; two exponents, Chinchilla: a 30 x 30 grid of (alpha, beta)
+from per-replicate moments and a vectorised Levenberg-Marquardt of all replicates'
+exponents together). 1,000 replicates of the paper's default configuration (loss
+law and error law), or of the Chinchilla law on Epoch's 240 points, take well under
+a second (benchmarks/bench_bootstrap.py); tests/test_uncertainty.py checks the batch
+against one ordinary fit per replicate.
 
 A ``huber_log`` fit (any law) is bootstrapped with *warm starts*, as is standard for
 bootstrap refits of a non-convex objective: each replicate's objective
 :math:`\sum_i w_{bi}\, \mathrm{Huber}_\delta(\ln f(x_i; \theta) - \ln y^*_{bi})` is
-minimised by :func:`scalinglib.fit.refine_huber_log` (one BFGS descent, the one the
-multi-start fit runs from each start) starting from the full-data optimum. A
-replicate is a small perturbation of the data, so its optimum lies in the basin of
-the point estimate; the tests check that the warm refits reach the optimum of the
-full multi-start fit on the resampled data. A warm refit costs ~25 ms
-instead of ~0.3 s for the multi-start fit of 245 Chinchilla runs.
+minimised starting from the full-data optimum, all replicates together by
+:func:`scalinglib.fit.refine_huber_log_batch` (a vectorised damped Newton method),
+which reaches the optimum of :func:`scalinglib.fit.refine_huber_log` (one BFGS
+descent per replicate) replicate by replicate. A replicate is a small perturbation
+of the data, so its optimum lies in the basin of the point estimate; the tests check
+that the warm refits reach the optimum of the full multi-start fit on the resampled
+data.
 
 Degenerate resamples. A pairs resample with fewer distinct runs than the law has
 parameters, or with a single distinct M for the over-training law (or a single N or
 D for Chinchilla), cannot identify the law. Such resamples are **redrawn** (the
 count is kept in :attr:`Bootstrap.n_redrawn`); the bootstrap distribution is thus
 conditional on an identifiable resample. If fewer than 0.1% of draws are usable a
-:class:`~scalinglib.fit.FitError` says so. In the loop path a replicate whose fit
-reports ``identified=False`` is redrawn as well (the warm ``huber_log`` path checks
-only the counts of distinct runs).
+:class:`~scalinglib.fit.FitError` says so. Only the counts of distinct runs are
+checked: a replicate is not refitted one by one to ask whether its fit is identified.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from .fit import FITS, N_PARAMS, SPECS, FitError, FitResult, FitWarning, fit_batch, refine_huber_log_batch
+from .fit import N_PARAMS, SPECS, FitError, FitResult, FitWarning, fit_batch, refine_huber_log_batch
+
+if TYPE_CHECKING:  # paper imports this module
+    from .paper import ConfigFit
 
 __all__ = [
     "Bootstrap",
@@ -125,7 +131,9 @@ class Bootstrap:
     def law_batch(self):
         """One law object whose parameters are column arrays (B, 1): its ``predict``
         broadcasts to (B, k) for k inputs (vectorised over replicates)."""
-        cls = _LAW_CLASSES[self.law]
+        # Any: the parameters are column arrays here, not the floats the laws declare;
+        # the laws' formulas broadcast over them
+        cls: Any = _LAW_CLASSES[self.law]
         return cls(*[self.samples[n][:, None] for n in cls.names])
 
     def laws(self) -> list:
@@ -254,42 +262,6 @@ def _warm_huber(kind: str, fit: FitResult, method: str, n_boot: int, rng: np.ran
     return refine_huber_log_batch(fit.law, fit.inputs, Y, delta, W), redrawn
 
 
-def _loop(kind: str, fit: FitResult, method: str, n_boot: int, rng: np.random.Generator):
-    """Replicates by repeated ordinary fits (Chinchilla lsq). Unidentified refits are redrawn."""
-    cols = _input_columns(kind, fit)
-    names = type(fit.law).names
-    out = {k: np.empty(n_boot) for k in names}
-    n_edge = n_active = redrawn = 0
-    for b in range(n_boot):
-        for attempt in range(_MAX_DRAW_ROUNDS):
-            if method == "pairs":
-                counts, extra = _draw_pairs(kind, fit, 1, rng)
-                redrawn += extra
-                reps = counts[0].astype(int)
-                xs = [np.repeat(c, reps) for c in cols]
-                y = np.repeat(fit.y, reps)
-            else:
-                xs = cols
-                y = _draw_residual(fit, 1, rng, N_PARAMS[kind])[0]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FitWarning)
-                try:
-                    kw = {"objective": fit.objective} if fit.delta is None else {"objective": fit.objective, "delta": fit.delta}
-                    res = FITS[kind](*xs, y, **kw)
-                except FitError:
-                    res = None
-            if res is not None and res.identified:
-                break
-            redrawn += 1
-        else:
-            raise FitError(f"{kind} bootstrap: could not draw an identifiable resample in {_MAX_DRAW_ROUNDS} tries")
-        for k, v in res.law.params.items():
-            out[k][b] = v
-        n_edge += bool(res.on_edge)
-        n_active += bool(res.active_constraints)
-    return out, n_edge, n_active, redrawn
-
-
 # ----------------------------------------------------------------------------- public API
 
 
@@ -369,7 +341,7 @@ def _bootstrap(fit: FitResult, n_boot: int, method: str, rng: np.random.Generato
     if kind == "sigmoid" and fit.objective != "lsq":
         raise FitError("the bootstrap of a sigmoid fit is least squares only; refit with objective='lsq'")
     notes = []
-    if kind != "chinchilla" and fit.objective == "lsq":
+    if fit.objective == "lsq":
         if method == "pairs":
             W, redrawn = _draw_pairs(kind, fit, n_boot, rng)
             Y = np.broadcast_to(fit.y, W.shape)
@@ -381,9 +353,7 @@ def _bootstrap(fit: FitResult, n_boot: int, method: str, rng: np.random.Generato
     elif fit.objective == "huber_log":
         samples, redrawn = _warm_huber(kind, fit, method, n_boot, rng)
         n_edge = n_active = 0
-        notes.append("refits warm-started from the point estimate (scalinglib.fit.refine_huber_log)")
-    else:
-        samples, n_edge, n_active, redrawn = _loop(kind, fit, method, n_boot, rng)
+        notes.append("refits warm-started from the point estimate (scalinglib.fit.refine_huber_log_batch)")
     if redrawn:
         notes.append(f"{redrawn} degenerate resamples redrawn")
     if n_edge:
@@ -412,7 +382,7 @@ class ConfigBootstrap:
     ``err_b = Err_b(L_b(C, M))``.
     """
 
-    fitted: object  # scalinglib.paper.ConfigFit
+    fitted: ConfigFit
     loss: Bootstrap
     error: Bootstrap
     targets: pd.DataFrame = field(repr=False)
@@ -516,7 +486,7 @@ def bootstrap_laws(
     return bootstrap_config(df, config, n_boot, seed, loss_method=loss_method, error_method=error_method)
 
 
-def interval_table(boots: Mapping[str, object], level: float = 0.95) -> pd.DataFrame:
+def interval_table(boots: Mapping[str, Bootstrap], level: float = 0.95) -> pd.DataFrame:
     """Parameter intervals of several bootstraps of the same law, side by side.
 
     ``boots`` maps a label (e.g. ``"pairs"``) to a :class:`~scalinglib.uncertainty.Bootstrap`.

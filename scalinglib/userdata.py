@@ -282,9 +282,9 @@ def load_runs(
     v = {r: _column(file, header, rows, columns[r], positive=(r != "err")) for r in columns}
     if "err" in v:
         _check_error_rates(file, rows, columns["err"], v["err"])
-    for r in v:
+    for r, values in v.items():
         if r != "err":
-            _check_magnitude(file, rows, columns[r], v[r])
+            _check_magnitude(file, rows, columns[r], values)
 
     if law in ("error", "sigmoid"):
         data = {"L": v["loss"], "err": v["err"]}

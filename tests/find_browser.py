@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 

@@ -109,9 +109,7 @@ def test_unknown_law_raises(testbed):
 
 
 def test_huber_backtest_rows_concatenate_with_compare_laws(testbed):
-    from scalinglib.backtest import huber_backtest
-
-    from scalinglib.backtest import compare_laws
+    from scalinglib.backtest import compare_laws, huber_backtest
 
     h = huber_backtest(testbed, datasets=("rpj",))
     c = compare_laws(testbed, datasets=("rpj",), laws=(("overtraining", "lsq"),))

@@ -11,7 +11,6 @@ import pytest
 from scalinglib.chinchilla import exclude_highest_losses, parameter_sets
 from scalinglib.fit import fit_chinchilla, huber, huber_log_objective, refine_huber_log
 from scalinglib.laws import ChinchillaLaw
-from scalinglib.paper import default_config
 from scalinglib.uncertainty import Bootstrap, bootstrap, bootstrap_huber
 
 TRUE = ChinchillaLaw(E=1.7, A=400.0, B=400.0, alpha=0.34, beta=0.28)

@@ -245,7 +245,7 @@ def test_chinchilla_lsq_never_worse_than_multistart_curve_fit(alpha, beta, noise
 
     lo, hi = SEARCH_BOXES["chinchilla"]["alpha"][:2]
     starts = itertools.product([1.5], [100.0, 1000.0], [100.0, 1000.0], [0.25, 0.6], [0.25, 0.6])
-    ok = lambda p: p[1] >= 0 and p[2] >= 0 and lo <= p[3] <= hi and lo <= p[4] <= hi  # noqa: E731
+    ok = lambda p: p[1] >= 0 and p[2] >= 0 and lo <= p[3] <= hi and lo <= p[4] <= hi
     never_worse(ours, lm_best_sse(f, np.vstack([N_GRID, D_GRID]), L, starts, ok))
 
 

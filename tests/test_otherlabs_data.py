@@ -243,8 +243,9 @@ def test_ladder_is_downloaded_verified_and_cached(serve, no_local, ladder_copy, 
 
 
 def test_tampered_download_is_refused_and_not_cached(serve, no_local, ladder_copy, monkeypatch):
-    import pooch.core
     import types
+
+    import pooch.core
 
     monkeypatch.setattr(pooch.core, "time", types.SimpleNamespace(sleep=lambda seconds: None))
     f = ladder_copy / "1B-2xC.csv"

@@ -7,7 +7,14 @@ import pytest
 from scipy import optimize
 
 from scalinglib import overtraining as ot
-from scalinglib.data import DATASETS, EVAL_SETS, SUBSET_TASKS, load_hyperparameter_search, load_task_metadata, load_testbed
+from scalinglib.data import (
+    DATASETS,
+    EVAL_SETS,
+    SUBSET_TASKS,
+    load_hyperparameter_search,
+    load_task_metadata,
+    load_testbed,
+)
 from scalinglib.fit import FitError
 from scalinglib.laws import OvertrainingLaw
 from scalinglib.paper import SMALL_MODELS, default_config, fit_config

@@ -170,9 +170,8 @@ def test_headline_table_shows_the_figure_1_numbers(testbed):
 
 
 def test_choose_config_takes_every_small_model_run_at_or_above_m_min(testbed):
-    from scalinglib.recipe import choose_config
-
     from scalinglib.paper import SMALL_MODELS
+    from scalinglib.recipe import choose_config
 
     full = choose_config(testbed, "rpj")
     ge20 = choose_config(testbed, "rpj", m_min=20.0)

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
 import pytest
 
 from scalinglib.laws import ChinchillaLaw, ErrorLaw, OvertrainingLaw
+from scalinglib.paper import default_config
 from scalinglib.planning import (
     Plan,
     PlanError,
     compute_optimal,
+    demand_for_multiplier,
+    demand_for_saving,
     optimal_multiplier,
     plan_for_error,
     plan_for_loss,
     plan_interval,
 )
-from scalinglib.paper import default_config
 from scalinglib.uncertainty import bootstrap_config
 
 LAW = OvertrainingLaw(E=1.84, a=212.2, b=366.7, eta=0.1364)  # close to the RedPajama default fit
@@ -69,9 +72,46 @@ def test_more_inference_tokens_give_a_smaller_model_trained_longer():
     plans = [plan_for_loss(LAW, 2.4, T) for T in (0.0, 1e11, 1e12, 1e13, 1e14)]
     N = [p.N for p in plans]
     M = [p.M for p in plans]
-    assert all(a > b for a, b in zip(N, N[1:]))
-    assert all(a < b for a, b in zip(M, M[1:]))
+    assert all(a > b for a, b in itertools.pairwise(N))
+    assert all(a < b for a, b in itertools.pairwise(M))
     assert all(p.total_flops == pytest.approx(p.train_flops + p.inference_flops) for p in plans)
+
+
+@pytest.mark.parametrize("M", [100.0, 640.0, 2000.0])
+def test_demand_for_multiplier_finds_the_demand_where_the_plan_crosses_M(M):
+    T = demand_for_multiplier(LAW, 2.4, M)
+    assert plan_for_loss(LAW, 2.4, T).M == pytest.approx(M, rel=1e-6)
+    # a crossing, not a touch: below M a little before, above it a little after
+    assert plan_for_loss(LAW, 2.4, T / 1.01).M < M < plan_for_loss(LAW, 2.4, T * 1.01).M
+
+
+def test_demand_for_multiplier_is_finer_than_a_grid_of_demands():
+    # a 4-per-decade grid puts the first plan past M = 640 up to a factor 10**0.25 late
+    T = demand_for_multiplier(LAW, 2.4, 640.0)
+    grid = np.geomspace(1e9, 1e14, 21)
+    first = grid[np.argmax([plan_for_loss(LAW, 2.4, t).M > 640 for t in grid])]
+    assert T < first < T * 10**0.25
+
+
+def test_demand_for_multiplier_raises_when_M_is_not_crossed():
+    with pytest.raises(PlanError, match="multiplier M does not cross 1 "):
+        demand_for_multiplier(LAW, 2.4, 1.0)  # below the compute-optimal multiplier at T = 0
+    with pytest.raises(PlanError, match="does not cross"):
+        demand_for_multiplier(LAW, 2.4, 640.0, T_range=(1.0, 1e9))
+
+
+@pytest.mark.parametrize("saving", [0.01, 0.05, 0.3])
+def test_demand_for_saving_finds_the_demand_where_the_saving_over_the_compute_optimal_run_crosses(saving):
+    T = demand_for_saving(LAW, 2.4, saving)
+    base = plan_for_loss(LAW, 2.4, 0.0)
+
+    def share(t):
+        return 1 - plan_for_loss(LAW, 2.4, t).total_flops / (base.train_flops + 2 * base.N * t)
+
+    assert share(T) == pytest.approx(saving, rel=1e-6)
+    assert share(T / 1.01) < saving < share(T * 1.01)
+    with pytest.raises(PlanError, match="share in"):
+        demand_for_saving(LAW, 2.4, 1.5)
 
 
 def test_unreachable_target_raises_with_the_irreducible_loss_in_the_message():
@@ -152,10 +192,9 @@ def test_compute_optimal_band_brackets_the_point_allocation(testbed):
 
 
 def test_optimal_multiplier_by_runs_matches_the_point_fits_and_brackets_them(testbed):
-    from scalinglib.planning import optimal_multiplier_by_runs
     from scalinglib.fit import FitWarning
-
     from scalinglib.overtraining import shared_floor
+    from scalinglib.planning import optimal_multiplier_by_runs
 
     t = optimal_multiplier_by_runs(testbed, datasets=("rpj",), n_boot=200, seed=0).set_index("runs")
     assert list(t["n_runs"]) == [5, 24, 32]
@@ -174,8 +213,8 @@ def test_optimal_multiplier_by_runs_matches_the_point_fits_and_brackets_them(tes
 
 
 def test_optimal_multiplier_by_runs_reproduces_the_interval_of_the_joint_bootstrap_of_the_same_fit(testbed):
-    from scalinglib.recipe import choose_config
     from scalinglib.planning import compute_optimal_band, optimal_multiplier_by_runs
+    from scalinglib.recipe import choose_config
     from scalinglib.uncertainty import bootstrap_laws
 
     # chapter 12 quotes one interval for M* of the all-runs RedPajama law in its text and its Table 2

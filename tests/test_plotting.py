@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib as mpl
 import numpy as np
 import pytest
@@ -32,6 +34,19 @@ def test_every_token_multiplier_has_its_own_clearly_distinct_colour():
     assert np.linalg.norm(np.diff(rgb, axis=0), axis=1).min() > 0.25
     # the nearest testbed value decides the colour of an intermediate M
     assert pl.m_color(27.0) == pl.M_COLORS[20] and pl.m_color(30.0) == pl.M_COLORS[40]
+
+
+def test_neighbouring_token_multipliers_have_different_line_styles_for_greyscale():
+    styles = [pl.m_linestyle(m) for m in pl.M_VALUES]
+    assert all(a != b for a, b in itertools.pairwise(styles))
+    assert pl.m_linestyle(20) == "-" and pl.m_linestyle(600.0) == pl.M_LINESTYLES[640]
+    # every style is one matplotlib draws
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    for ls in styles:
+        ax.plot([0, 1], [0, 1], ls=ls)
+    plt.close(fig)
 
 
 def test_glue_hands_numpy_scalars_to_myst_nb_as_plain_python_numbers(monkeypatch):

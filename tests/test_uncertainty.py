@@ -179,7 +179,7 @@ def test_config_bootstrap_propagates_loss_replicates_into_the_error_law(testbed)
     assert np.all((t["err_high"] - t["err_low"]).to_numpy() > hi_fixed - lo_fixed)
 
 
-def test_chinchilla_bootstrap_uses_the_loop_path(testbed):
+def test_chinchilla_bootstrap_of_three_runs_gives_every_parameter_on_the_batch_path(testbed):
     d = testbed[testbed["dataset"] == "rpj"]
     small = d[d["model"].isin(["d=96_l=8_h=4", "d=512_l=8_h=4", "d=576_l=24_h=8"])]
     fit = _quiet(fit_chinchilla, small["N"], small["D"], small["loss_c4_val"])

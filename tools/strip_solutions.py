@@ -23,9 +23,9 @@ import re
 import sys
 from pathlib import Path
 
-_START = re.compile(r"^\s*`{3,}\s*\{solution-start\}\s*(\S+)", re.M)
-_END = re.compile(r"^\s*`{3,}\s*\{solution-end\}", re.M)
-_SINGLE = re.compile(r"^\s*`{3,}\s*\{solution\}\s*(\S+)", re.M)
+_START = re.compile(r"^\s*`{3,}\s*\{solution-start\}\s*(\S+)", re.MULTILINE)
+_END = re.compile(r"^\s*`{3,}\s*\{solution-end\}", re.MULTILINE)
+_SINGLE = re.compile(r"^\s*`{3,}\s*\{solution\}\s*(\S+)", re.MULTILINE)
 
 
 def _source(cell: dict) -> str:

@@ -20,10 +20,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 # Only the standard library and plain constants at import time (see .core). The shared
 # texts and REPRODUCE_KEYS are re-exported: they were public here before the split.
+from .._version import __version__
 from .core import COMMANDS, FORMULAS, OBJECTIVES, PROG, SPLIT_LABELS, _one_line  # noqa: F401
 from .fit import _add_fit_parser
 from .plan import _add_plan_parser
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Scaling laws for over-trained language models and downstream error (Gadre et al. 2024).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_reproduce_parser(sub)
     _add_fit_parser(sub)

@@ -11,7 +11,8 @@ import argparse
 import json
 import sys
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..catalog import DEFAULT_EVAL, EVAL_SETS
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from typing import Any
 
 from ..catalog import DATASET_LABELS
 from .core import (
@@ -74,10 +75,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     else:
         if args.law is not None:
             raise UserDataError("--law applies to --csv; with --dataset the over-training law is fitted on the testbed's runs")
+        from ..data import load_testbed
         from ..paper import fit_config
         from ..recipe import choose_config
-
-        from ..data import load_testbed
 
         df = load_testbed(args.data)
         cfg = choose_config(df, args.dataset, args.eval_set, args.downstream)  # the runs that choose N and D
@@ -97,6 +97,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         )
     try:
         if args.target_err is not None:
+            assert error_law is not None  # fitted above whenever there is an error target
             plan = plan_for_error(error_law, loss_law, args.target_err, args.inference_tokens)
         else:
             plan = plan_for_loss(loss_law, args.target_loss, args.inference_tokens)
@@ -109,7 +110,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
         spread = plan_interval(boot, args.target_loss, target_err=args.target_err, inference_tokens=args.inference_tokens)
     if args.json:
-        out = {k: float(v) for k, v in plan.as_dict().items()}
+        out: dict[str, Any] = {k: float(v) for k, v in plan.as_dict().items()}
         out.update(inference_tokens=float(args.inference_tokens), target_err=args.target_err, source=source)
         if spread is not None:
             # JSON has no infinity: an unbounded end (too many replicates without a plan) is null

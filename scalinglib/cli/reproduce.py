@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..catalog import DATASET_LABELS, MODEL_LABELS
 from .core import PROG, SPLIT_LABELS, _add_command, _add_testbed_options, _emit_json, _format_table, _run_capturing
@@ -105,10 +107,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 def _add_reproduce_intervals(args: argparse.Namespace, records: list[dict]) -> None:
     """Add loss_predicted_low/high and err_predicted_low/high to each headline record."""
+    from ..data import load_testbed
     from ..paper import default_config
     from ..uncertainty import bootstrap_config
-
-    from ..data import load_testbed
 
     df = load_testbed(args.data)
     cache: dict = {}
@@ -117,7 +118,7 @@ def _add_reproduce_intervals(args: argparse.Namespace, records: list[dict]) -> N
         if key not in cache:
             cfg = default_config(r["dataset"], args.eval_set, r["downstream"])
             cb, _ = _run_capturing(
-                lambda: bootstrap_config(df, cfg, n_boot=args.bootstrap, seed=args.seed, method=args.bootstrap_method)
+                functools.partial(bootstrap_config, df, cfg, n_boot=args.bootstrap, seed=args.seed, method=args.bootstrap_method)
             )
             cache[key] = cb.target_intervals(args.level)
         t = cache[key]

@@ -24,7 +24,7 @@ class DataError(ValueError):
 
 
 def _registry(name: str) -> dict[str, str]:
-    text = resources.files("scalinglib").joinpath("registry", name).read_text()
+    text = resources.files("scalinglib").joinpath("registry").joinpath(name).read_text()
     out = {}
     for line in text.splitlines():
         if line.strip():
@@ -80,7 +80,9 @@ def _fetch_one(url: str, name: str, digest: str, final: Path, partial_dir: Path,
             return
         except DataError:
             raise
-        except Exception as exc:  # network errors, a connection closed mid-file: try again
+        # Any failure of one attempt (network errors, a connection closed mid-file, an error
+        # raised inside pooch) is retried, and the last one is reported, naming file and URL.
+        except Exception as exc:  # noqa: BLE001 - reported below, not swallowed
             last = exc
         finally:
             tmp.unlink(missing_ok=True)

@@ -8,7 +8,7 @@ training set and predicts the others: loss :math:`\hat L = L(C, M)` and chained 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,9 +16,17 @@ import pandas as pd
 from ..data import DATASETS, DEFAULT_EVAL, EVAL_SETS, MODEL_LABELS, load_task_metadata, task_columns
 from ..fit import fit_error, fit_overtraining
 from ..paper import default_config, select_runs
-
-from .common import CHANCE_MARGIN, CHANCE_MODEL, _check_dataset, _fit_default_quiet, _notes, _quiet, _r2, _run_mask, target_label
-
+from .common import (
+    CHANCE_MARGIN,
+    CHANCE_MODEL,
+    _check_dataset,
+    _fit_default_quiet,
+    _notes,
+    _quiet,
+    _r2,
+    _run_mask,
+    target_label,
+)
 
 # ----------------------------------------------------------------------------- chapter 5
 

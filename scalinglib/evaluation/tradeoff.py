@@ -2,7 +2,7 @@ r"""The compute trade-off (chapter 8): fit budgets, their prediction errors and 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -10,9 +10,7 @@ import pandas as pd
 from ..data import DEFAULT_EVAL, MODEL_LABELS
 from ..fit import FitError, fit_error, fit_overtraining
 from ..paper import SMALL_MODELS, Run, default_config
-
 from .common import _check_dataset, _notes, _quiet, _RunIndex, target_label
-
 
 # ----------------------------------------------------------------------------- chapter 8
 
@@ -207,7 +205,7 @@ def _mark_frontiers(out: pd.DataFrame, by: str) -> pd.DataFrame:
     """Add ``frontier_loss`` and ``frontier_err``: the efficient frontier of each group of ``by``."""
     out["frontier_loss"] = False
     out["frontier_err"] = False
-    for _, idx in out.groupby(by).groups.items():
+    for idx in out.groupby(by).groups.values():
         sub = out.loc[idx]
         out.loc[idx, "frontier_loss"] = efficient_frontier(sub["fit_compute"], sub["loss_rel_error"])
         out.loc[idx, "frontier_err"] = efficient_frontier(sub["fit_compute"], sub["err_rel_error"])

@@ -15,26 +15,30 @@ order, one idea per module:
 - :mod:`~scalinglib.fit.nnls` — the linear step: exact NNLS with a free intercept
   from centred moments, vectorised over exponents or data sets;
 - :mod:`~scalinglib.fit.core` — the nonlinear step: grid, refinement, coefficients,
-  for one data set (:func:`~scalinglib.fit.core._solve_vp`) or a batch of weighted
-  ones (:func:`fit_batch`, bootstrap replicates);
+  for one data set (:func:`~scalinglib.fit.core._solve_vp`);
+- :mod:`~scalinglib.fit.batch` — the same on a batch of weighted data sets at once
+  (:func:`fit_batch`, bootstrap replicates), for every law: one exponent by batched
+  golden section, two by batched projected Levenberg-Marquardt;
 - :mod:`~scalinglib.fit.refine` — refinement inside a grid cell (lattice and
   derivative interpolation, Levenberg-Marquardt, batched golden section);
 - :mod:`~scalinglib.fit.onexp` — the fast kernel of the one-exponent laws (the same
   computation as the generic path, ~0.5 ms per fit);
 - :mod:`~scalinglib.fit.bounded` — the sigmoid, whose one column is not a power and
-  whose asymptotes are bounded: exact bounded linear step, grid and Nelder-Mead;
+  whose asymptotes are bounded: exact bounded linear step, grid, trust-region refinement;
 - :mod:`~scalinglib.fit.objectives` — ``"lsq"`` (raw least squares) and
   ``"huber_log"`` (Chinchilla Approach 3), both on top of the core;
+- :mod:`~scalinglib.fit.huberbatch` — the Approach-3 objective refined on a batch
+  of weighted data sets at once (vectorised damped Newton, exact Hessian);
 - :mod:`~scalinglib.fit.diagnostics` — edge of the box, active constraints,
   identifiability, notes and warnings;
 - :mod:`~scalinglib.fit.result` — :class:`FitResult`, :class:`FitError`,
   :class:`FitWarning` and the input checks;
 - :mod:`~scalinglib.fit.api` — :func:`fit_overtraining`, :func:`fit_chinchilla`,
-  :func:`fit_compute`, :func:`fit_error`, :func:`fit_law`.
+  :func:`fit_compute`, :func:`fit_error`, :func:`fit_sigmoid`, :func:`fit_law`.
 """
 
 from .api import FITS, fit_chinchilla, fit_compute, fit_error, fit_law, fit_overtraining, fit_sigmoid
-from .core import fit_batch
+from .batch import fit_batch
 from .objectives import OBJECTIVES, huber, huber_log_objective, refine_huber_log, refine_huber_log_batch
 from .problem import N_PARAMS, SEARCH_BOXES, SPECS, LawSpec
 from .result import FitError, FitResult, FitWarning

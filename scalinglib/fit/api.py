@@ -13,10 +13,11 @@ Each takes ``objective="lsq"`` (default) or ``"huber_log"``
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
 from .objectives import _dispatch
 from .problem import problem
 from .result import FitError, FitResult, _as_finite, _as_positive, _check_count
@@ -32,7 +33,7 @@ def fit_overtraining(
     objective: str = "lsq",
     delta: float = 1e-3,
     box: dict[str, tuple[float, float, int]] | None = None,
-) -> FitResult:
+) -> FitResult[OvertrainingLaw]:
     r"""Fit :math:`L(C, M) = E + (a M^{\eta} + b M^{-\eta}) C^{-\eta}` (a, b >= 0).
 
     Give either ``C`` and ``M`` or ``N`` and ``D`` (then C = 6ND, M = D/N).
@@ -51,26 +52,26 @@ def fit_overtraining(
         C, M = 6.0 * Nn * Dd, Dd / Nn
     if C is None or M is None or L is None:
         raise FitError("the over-training fit needs C and M (or N and D) and L")
-    C, M, L = _as_positive(C, "C"), _as_positive(M, "M"), _as_positive(L, "L")
-    _check_count(L.size, "overtraining", C, M, L)
-    log_M = np.log(M)
+    Ca, Ma, La = _as_positive(C, "C"), _as_positive(M, "M"), _as_positive(L, "L")
+    _check_count(La.size, "overtraining", Ca, Ma, La)
+    log_M = np.log(Ma)
     if log_M.max() - log_M.min() < 1e-9:
         raise FitError(
             "all points have the same token multiplier M: a and b are not identified "
             "(a M^eta + b M^-eta is a single constant). Add runs at a second M or fit the compute law."
         )
-    inputs = {"C": C, "M": M}
-    return _dispatch("overtraining", problem("overtraining", inputs, L, box), inputs, objective, delta, box)
+    inputs = {"C": Ca, "M": Ma}
+    return _dispatch("overtraining", problem("overtraining", inputs, La, box), inputs, objective, delta, box)
 
 
-def fit_compute(C, L, *, objective: str = "lsq", delta: float = 1e-3, box=None) -> FitResult:
+def fit_compute(C, L, *, objective: str = "lsq", delta: float = 1e-3, box=None) -> FitResult[ComputeLaw]:
     r"""Fit the per-M compute law :math:`L(C) = E + \lambda C^{-\eta}` (lambda >= 0)."""
     C, L = _as_positive(C, "C"), _as_positive(L, "L")
     _check_count(L.size, "compute", C, L)
     return _dispatch("compute", problem("compute", {"C": C}, L, box), {"C": C}, objective, delta, box)
 
 
-def fit_error(L, err, *, objective: str = "lsq", delta: float = 1e-3, box=None) -> FitResult:
+def fit_error(L, err, *, objective: str = "lsq", delta: float = 1e-3, box=None) -> FitResult[ErrorLaw]:
     r"""Fit :math:`\mathrm{Err}(L) = \epsilon - k \exp(-\gamma L)` (k >= 0)."""
     L = _as_positive(L, "L")
     err = _as_finite(err, "err")
@@ -80,7 +81,7 @@ def fit_error(L, err, *, objective: str = "lsq", delta: float = 1e-3, box=None) 
     return _dispatch("error", problem("error", {"L": L}, err, box), {"L": L}, objective, delta, box)
 
 
-def fit_chinchilla(N, D, L, *, objective: str = "lsq", delta: float = 1e-3, box=None) -> FitResult:
+def fit_chinchilla(N, D, L, *, objective: str = "lsq", delta: float = 1e-3, box=None) -> FitResult[ChinchillaLaw]:
     r"""Fit :math:`L(N, D) = E + A N^{-\alpha} + B D^{-\beta}` (A, B >= 0).
 
     ``objective="huber_log"`` is the Chinchilla Approach 3: Huber loss (``delta``)
@@ -141,7 +142,7 @@ def fit_sigmoid(
 
 
 #: The fit of each law; positional arguments are the law's inputs then the observations.
-FITS = {
+FITS: dict[str, Callable[..., FitResult]] = {
     "overtraining": fit_overtraining,
     "chinchilla": fit_chinchilla,
     "compute": fit_compute,

@@ -19,24 +19,20 @@ The result is the global minimum over the box, to the resolution at which the gr
 separates distinct minima. :func:`_solve_vp` fits one data set; one exponent in a
 non-negative box (every default box) runs on the fast kernel
 :class:`~scalinglib.fit.onexp._OneExponent` (the same computation, fewer array
-operations), everything else on :func:`_solve_vp_generic`. :func:`fit_batch` runs the
-same three steps on a batch of weighted data sets (bootstrap replicates) at once:
-a grid a fifth as dense, each replicate's exponent refined by a vectorised
-golden-section search, the coefficients by :func:`~scalinglib.fit.nnls._weighted_nnls`.
+operations), everything else on :func:`_solve_vp_generic`. The same three steps on a
+batch of weighted data sets (bootstrap replicates) at once are
+:func:`scalinglib.fit.batch.fit_batch`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .diagnostics import _edge, _edge_mask
-from .nnls import _centred_columns, _grid_argmin, _nnls_core, _profile_columns, _sse_at, _weighted_nnls
+from .diagnostics import _edge
+from .nnls import _centred_columns, _nnls_core, _profile_columns
 from .onexp import _OneExponent
-from .problem import SEARCH_BOXES, _Problem, _scaled_columns, problem, spec_of
-from .refine import _golden, _local_minima, _refine_1d, _refine_box
-
-#: the batch grid is this many times coarser than the fit's (at least 101 points)
-_COARSEN = 5
+from .problem import _Problem, _scaled_columns
+from .refine import _local_minima, _refine_1d, _refine_box
 
 
 def _solve_at(prob: _Problem, E: np.ndarray, grad: bool = False, exact: bool = True):
@@ -64,7 +60,7 @@ def _separable_grid(prob: _Problem, axes: list[np.ndarray]) -> np.ndarray:
     """
     y = prob.y
     yc = y - y.mean()
-    (k1, u1, s1), (k2, u2, s2) = sorted(prob.terms, key=lambda t: t[0])
+    (_, u1, s1), (_, u2, s2) = sorted(prob.terms, key=lambda t: t[0])
     F1, r1, S11 = _centred_columns(u1, s1, axes[0], yc)
     F2, r2, S22 = _centred_columns(u2, s2, axes[1], yc)
     S12 = F1 @ F2.T  # (G1, G2); a single BLAS call
@@ -151,37 +147,3 @@ def _solve_vp1(prob: _Problem, box):
     j = int(np.argmin(fs))
     x = xs[j:j + 1]
     return x, coefs[j], float(fs[j]), _edge(prob.exps, x, [axis])
-
-
-def fit_batch(fit, W: np.ndarray, Y: np.ndarray, grid_points: int | None = None):
-    r"""Least-squares refits of a one-exponent law on a batch of weighted data sets.
-
-    Replicate b minimises :math:`\sum_i W_{bi} (Y_{bi} - f(x_i; \theta))^2` over the
-    inputs of ``fit`` (a :class:`~scalinglib.fit.FitResult`) and its search box: the
-    profile on a grid of ``grid_points`` (default: a fifth of the density of
-    :data:`~scalinglib.fit.SEARCH_BOXES`, at least 101), each replicate's exponent
-    refined in its two bracketing cells (:func:`~scalinglib.fit.refine._golden`, to
-    ~1e-10), the coefficients by the exact weighted NNLS.
-
-    Returns (parameter name -> array (B,), replicates with the exponent within one
-    grid cell of the box's edge, replicates with a coefficient held at zero).
-    """
-    spec = spec_of(fit.law)
-    if spec.basis is not None:  # the sigmoid: its own bounded linear step
-        from .bounded import fit_bounded_batch
-
-        return fit_bounded_batch(fit, W, Y, grid_points)
-    lo, hi = next(iter(fit.search_box.values()))
-    npts = int(grid_points or max(101, next(iter(SEARCH_BOXES[spec.kind].values()))[2] // _COARSEN))
-    if npts < 3:
-        raise ValueError(f"grid_points must be at least 3, got {grid_points!r}")
-    exp_name = next(iter(fit.search_box))
-    prob = problem(spec.kind, fit.inputs, fit.y, {exp_name: (lo, hi, npts)})
-    grid = np.linspace(lo, hi, npts)
-    g = _grid_argmin(prob.features(grid[:, None]), W, Y)  # (G, n, p) features on the grid
-    x = _golden(lambda e: _sse_at(prob.features(e[:, None]), W, Y), grid, g)
-    coef = _weighted_nnls(prob.features(x[:, None]), Y, W)
-    n_edge = int(np.sum(_edge_mask(x, grid)))
-    n_active = int(np.sum(np.any(coef[:, 1:] == 0.0, axis=1)))
-    # every law lists intercept, linear coefficient(s), then the exponent
-    return dict(zip(spec.law.names, list(coef.T) + [x])), n_edge, n_active

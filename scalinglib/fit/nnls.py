@@ -185,7 +185,7 @@ def _grid_argmin(F: np.ndarray, W: np.ndarray, Y: np.ndarray) -> np.ndarray:
     and scaled to max |F| = 1 (the intercept is free, so neither changes the fit;
     both help conditioning).
     """
-    G, n, p = F.shape
+    G, _, p = F.shape
     Fs = F - F.mean(axis=1, keepdims=True)
     scale = np.max(np.abs(Fs), axis=1, keepdims=True)
     Fs = Fs / np.where(scale > 0, scale, 1.0)

@@ -203,19 +203,50 @@ def refine_huber_log(law: Law, inputs: dict, y, delta: float = 1e-3, weights=Non
 
 
 def refine_huber_log_batch(law: Law, inputs: dict, Y, delta: float = 1e-3, weights=None) -> dict[str, np.ndarray]:
-    """:func:`refine_huber_log` from the same start ``law`` on a batch of data sets.
+    r"""Minimise the Approach-3 objective of a batch of data sets from the same start ``law``, all at once.
 
     Row b of ``Y`` (B, n) holds the observations of data set b and row b of
-    ``weights`` (B, n; default all 1) its weights, e.g. bootstrap replicates warm-started
-    from the point estimate. Returns parameter name -> array (B,).
+    ``weights`` (B, n; default all 1) its weights, e.g. bootstrap replicates
+    warm-started from the point estimate. Replicate b minimises
+    :math:`\sum_i w_{bi} \mathrm{Huber}_\delta(\ln f(x_i; \theta) - \ln Y_{bi})` (the
+    objective of :func:`refine_huber_log`, same parametrisation) by a damped Newton
+    method with the exact Hessian, vectorised over the batch with the same
+    convergence test for every replicate (:func:`scalinglib.fit.huberbatch._huber_newton`);
+    tests/test_uncertainty.py checks it against :func:`refine_huber_log` replicate by
+    replicate. Returns parameter name -> array (B,).
     """
+    from .huberbatch import _huber_newton
+
+    spec = spec_of(law)
+    kind = spec.kind
+    missing = [k for k in spec.inputs if k not in inputs]
+    if missing:
+        raise FitError(f"the {kind} law needs the input(s) {', '.join(missing)}; got {sorted(inputs)}")
+    xs = {k: (_as_finite if k == "L" else _as_positive)(inputs[k], k) for k in spec.inputs}
     Y = np.atleast_2d(np.asarray(Y, dtype=float))
-    out = {k: np.empty(Y.shape[0]) for k in type(law).names}
-    for b in range(Y.shape[0]):
-        fitted, _ = refine_huber_log(law, inputs, Y[b], delta, None if weights is None else weights[b])
-        for k, v in fitted.params.items():
-            out[k][b] = v
-    return out
+    n = next(iter(xs.values())).size
+    if Y.shape[1] != n or any(a.size != n for a in xs.values()):
+        raise FitError(f"inputs and Y of the {kind} law have different lengths: {n} inputs, Y of shape {Y.shape}")
+    if not (np.all(np.isfinite(Y)) and np.all(Y > 0)):
+        raise FitError("Y must be positive and finite (the objective takes its logarithm)")
+    if weights is None:
+        W = np.ones_like(Y)
+    else:
+        W = np.asarray(weights, dtype=float)
+        if W.shape != Y.shape:
+            raise FitError(f"weights have shape {W.shape}, Y has {Y.shape}")
+        if not np.all(np.isfinite(W)) or np.any(W < 0):
+            raise FitError("weights must be finite and non-negative")
+    theta = np.array(list(law.params.values()), dtype=float)
+    n_lin = 1 + len(spec.linear)
+    if np.any(theta[1:n_lin] < 0) or not np.all(np.isfinite(theta)):
+        raise FitError(f"a warm start needs finite parameters and non-negative scale coefficients; got {law.params}")
+    prob = problem(kind, xs, Y[0])
+    z0 = theta.copy()
+    z0[1:n_lin] = np.log(np.maximum(theta[1:n_lin], 1e-12))
+    Z, _ = _huber_newton(prob, np.tile(z0, (Y.shape[0], 1)), W, np.log(Y), delta)
+    Z[:, 1:n_lin] = np.exp(Z[:, 1:n_lin])
+    return dict(zip(type(law).names, Z.T.copy()))
 
 
 def _huber_log(prob: _Problem, inputs: dict[str, np.ndarray], lsq: FitResult, delta: float, starts: np.ndarray) -> FitResult:
@@ -255,6 +286,7 @@ def _huber_log(prob: _Problem, inputs: dict[str, np.ndarray], lsq: FitResult, de
         z, f = _huber_descent(terms, logy, delta, Z[i])
         if best_z is None or f < best_f:
             best_z, best_f = z, f
+    assert best_z is not None  # order always holds the least-squares start
     theta = best_z.copy()
     theta[1:n_lin] = np.exp(theta[1:n_lin])
     law = prob.spec.law_from(theta[n_lin:], theta[:n_lin])

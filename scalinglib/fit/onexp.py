@@ -46,7 +46,7 @@ class _OneExponent:
     negative: bool  # the columns are negative (the error law's -exp(-gamma L))
 
     @classmethod
-    def of(cls, prob: _Problem) -> "_OneExponent":
+    def of(cls, prob: _Problem) -> _OneExponent:
         U = np.array([u for _, u, _ in prob.terms])
         umax = U.max(axis=1)
         y = prob.y

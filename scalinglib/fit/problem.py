@@ -23,13 +23,22 @@ A :class:`LawSpec` states this once per law (inputs, exponents, names of the
 coefficients, the columns ``(k_j, u_j, s_j)`` as a function of the inputs, the
 default search box and the starts of a Huber fit); :func:`problem` turns a spec and
 data into a :class:`_Problem`, which is all the fitting core sees.
+
+The batch path (:mod:`scalinglib.fit.batch`, :mod:`scalinglib.fit.huberbatch`) asks a
+problem only for its columns at a batch of nonlinear parameters and their
+derivatives: :meth:`_Problem.features` (G, n, p), :meth:`_Problem.jet` (the columns
+and their first derivatives, (G, n, p, q)) and :meth:`_Problem.d2features` (second
+derivatives, for the Huber objective). A law whose column is not a power declares a
+:class:`Basis` (its columns and their first derivatives), which these methods return;
+the sigmoid does, and its batch goes through its own bounded linear step
+(:func:`scalinglib.fit.bounded.fit_bounded_batch`).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -123,7 +132,7 @@ class LawSpec:
     """
 
     kind: str
-    law: type
+    law: type[Law]
     inputs: tuple[str, ...]
     exponents: tuple[str, ...]
     linear: tuple[str, ...]
@@ -239,6 +248,49 @@ class _Problem:
         if self.basis is not None:
             return self.basis.features(E)
         return np.stack(_columns(self.terms, np.asarray(E, dtype=float)), axis=-1)
+
+    def dfeatures(self, E) -> np.ndarray:
+        r"""Derivatives of the columns with respect to the exponents, (G, n, p, q) at E (G, q).
+
+        For a power column :math:`F_j = s_j e^{e_{k_j} u_j}`,
+        :math:`\partial F_j / \partial e_k = [k = k_j]\, u_j F_j`.
+        """
+        if self.basis is not None:
+            return self.basis.jet(E)[1]
+        E = np.asarray(E, dtype=float)
+        cols = _columns(self.terms, E)
+        out = np.zeros(cols[0].shape + (len(cols), E.shape[-1]))
+        for j, ((k, u, _), F) in enumerate(zip(self.terms, cols)):
+            out[..., j, k] = u * F
+        return out
+
+    def jet(self, E) -> tuple[np.ndarray, np.ndarray]:
+        """The columns (G, n, p) and their derivatives (G, n, p, q) at E (G, q), in one pass."""
+        if self.basis is not None:
+            return self.basis.jet(E)
+        E = np.asarray(E, dtype=float)
+        cols = _columns(self.terms, E)
+        d = np.zeros(cols[0].shape + (len(cols), E.shape[-1]))
+        for j, ((k, u, _), F) in enumerate(zip(self.terms, cols)):
+            d[..., j, k] = u * F
+        return np.stack(cols, axis=-1), d
+
+    def d2features(self, E) -> np.ndarray:
+        r"""Second derivatives of the columns, (G, n, p, q, q) at E (G, q).
+
+        For a power column, :math:`\partial^2 F_j / \partial e_k \partial e_l = [k = l = k_j]\, u_j^2 F_j`.
+        A :class:`Basis` (the sigmoid) declares first derivatives only: its Huber objective
+        has no batch path.
+        """
+        if self.basis is not None:
+            raise NotImplementedError("the sigmoid's basis declares first derivatives only")
+        E = np.asarray(E, dtype=float)
+        cols = _columns(self.terms, E)
+        q = E.shape[-1]
+        out = np.zeros(cols[0].shape + (len(cols), q, q))
+        for j, ((k, u, _), F) in enumerate(zip(self.terms, cols)):
+            out[..., j, k, k] = u * u * F
+        return out
 
     @property
     def spec(self) -> LawSpec:

@@ -93,17 +93,17 @@ def _refine_1d(evaluate, lo: np.ndarray, hi: np.ndarray, x0: np.ndarray, K: int 
             cands += [root, min(max(newton, ta), tb)]
         X.append(cands)
         slopes.append(slope)
-    X = np.array(X)  # (B, 6)
-    F, coef = evaluate(X.ravel(), False)
+    Xa = np.array(X)  # (B, 6)
+    F, coef = evaluate(Xa.ravel(), False)
     F = F.reshape(B, -1)
     j = F.argmin(axis=1)
     r = np.arange(B)
-    x, f, coef = X[r, j], F[r, j], coef.reshape(B, X.shape[1], -1)[r, j]
+    x, f, coef = Xa[r, j], F[r, j], coef.reshape(B, Xa.shape[1], -1)[r, j]
     if not float(f.min()) < 1e-10 * yy:
         return x, f, coef
     _, _, gx = evaluate(x, True)
-    slope = np.array(slopes)
-    xn = np.minimum(np.maximum(x - np.where(slope > 0, gx / np.where(slope > 0, slope, 1.0), 0.0), lo), hi)
+    sl = np.array(slopes)
+    xn = np.minimum(np.maximum(x - np.where(sl > 0, gx / np.where(sl > 0, sl, 1.0), 0.0), lo), hi)
     fn, cn = evaluate(xn, False)
     better = fn < f
     return np.where(better, xn, x), np.where(better, fn, f), np.where(better[:, None], cn, coef)

@@ -9,6 +9,7 @@ of the first bad value.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -23,8 +24,13 @@ class FitError(ValueError):
     """Input that cannot be fitted (too few points, NaN, non-positive sizes)."""
 
 
+#: The law a :class:`FitResult` holds: ``fit_overtraining`` returns a
+#: ``FitResult[OvertrainingLaw]``, so a type checker knows ``res.law.eta`` exists.
+LawT = TypeVar("LawT", bound=Law)
+
+
 @dataclass(frozen=True)
-class FitResult:
+class FitResult(Generic[LawT]):
     """The outcome of one fit.
 
     Attributes
@@ -61,7 +67,7 @@ class FitResult:
         (floor b >= lo, ceiling a + b <= hi); None for the other laws.
     """
 
-    law: Law
+    law: LawT
     objective: str
     inputs: dict[str, np.ndarray]
     y: np.ndarray
