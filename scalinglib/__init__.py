@@ -96,8 +96,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
         fit_compute,
         fit_error,
         fit_law,
-        fit_sigmoid,
         fit_overtraining,
+        fit_sigmoid,
         refine_huber_log,
     )
     from .laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw, SigmoidLaw

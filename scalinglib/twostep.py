@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,8 +90,7 @@ class TwoStep:
     acc_law: str
 
     def loss(self, N, D) -> np.ndarray:
-        law = self.loss_fit.law
-        return law.predict_ND(N, D) if self.loss_law == "overtraining" else law.predict(N, D)
+        return _loss_at(self.loss_fit.law, self.loss_law, N, D)
 
     def err(self, N, D) -> np.ndarray:
         return self.acc_fit.law.predict(self.loss(N, D))
@@ -124,6 +124,11 @@ def _check(loss_law: str, acc_law: str) -> None:
         raise ValueError(f"loss_law must be one of {LOSS_LAWS}, got {loss_law!r}")
     if acc_law not in ACC_LAWS:
         raise ValueError(f"acc_law must be one of {ACC_LAWS}, got {acc_law!r}")
+
+
+def _loss_at(law: Any, loss_law: str, N, D) -> np.ndarray:
+    """Step 1's loss at (N, D): the over-training law takes them through C and M."""
+    return law.predict_ND(N, D) if loss_law == "overtraining" else law.predict(N, D)
 
 
 def _fit_loss(loss_law: str, N, D, x, objective: str = "lsq") -> FitResult:
@@ -207,7 +212,7 @@ def predict_two_step(
                     law = _fit_loss(loss_law, data.N[rows], data.D[rows], data.x[rows], loss_objective).law
         except ValueError:  # a FitError: too few distinct points
             continue
-        xs[b] = law.predict_ND(Nt, Dt) if loss_law == "overtraining" else law.predict(Nt, Dt)
+        xs[b] = _loss_at(law, loss_law, Nt, Dt)
         counts[b] = c
         b += 1
     W = np.where(idx2[None, :] >= 0, counts[:, np.maximum(idx2, 0)], 1.0)

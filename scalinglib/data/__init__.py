@@ -41,13 +41,13 @@ from ..catalog import (  # noqa: F401
 from .external import EXTERNAL_COMMIT, EXTERNAL_URL, load_chinchilla_runs
 from .fetch import DataError, _download, _registry  # noqa: F401
 from .ladder import (  # noqa: F401
-    LADDER_COMMIT,
-    LADDER_LOSS,
-    LADDER_PARAMS,
-    LADDER_TARGETS,
     LADDER_BPB,
     LADDER_CHANCE,
+    LADDER_COMMIT,
+    LADDER_LOSS,
     LADDER_MMLU_WEIGHTS,
+    LADDER_PARAMS,
+    LADDER_TARGETS,
     LADDER_TASKS,
     LADDER_URL,
     ladder_dir,

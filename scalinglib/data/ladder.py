@@ -207,7 +207,6 @@ def load_ladder(path: str | os.PathLike | None = None, checkpoints: str = "final
         if not raw["_step"].is_monotonic_increasing:
             raise DataError(f"checkpoints of {str(file)!r} are not in step order")
         last = len(raw) - 1
-        final_step = float(raw["_step"].iloc[last])
         idx = list(range(last + 1)) if every else [last]
         sub = raw.iloc[idx]
         D = sub["throughput/total_tokens"].to_numpy(float)

@@ -25,16 +25,16 @@ runs' final models).
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from .. import twostep
 from ..backtest import backtest_targets
 from ..data import DATASETS, LADDER_CHANCE, load_task_metadata
 from ..fit import FitError, FitWarning, fit_error, fit_overtraining, fit_sigmoid
 from ..paper import select_runs
-from .. import twostep
 
 #: The eight tasks the ladder paper predicts for OLMo 2 7B and 13B, in its order (MMLU
 #: with the ladder's category weights).
@@ -181,10 +181,12 @@ def testbed_backtest(df: pd.DataFrame, tasks: Sequence[str], datasets: Sequence[
                 chance_err = float(meta.loc[task, "chance_error"]) if task in meta.index else 1.0
                 L, e = er[cfg.loss_col].to_numpy(float), er[col].to_numpy(float)
                 obs = 1.0 - float(tg[col])
-                for method, fit in (("(a) paper", lambda: fit_error(L, e)),
-                                    ("sigmoid", lambda: fit_sigmoid(L, e, ceiling=chance_err))):
+                for method in ("(a) paper", "sigmoid"):
                     try:
-                        f = _quiet_fit(fit)
+                        if method == "sigmoid":
+                            f = _quiet_fit(fit_sigmoid, L, e, ceiling=chance_err)
+                        else:
+                            f = _quiet_fit(fit_error, L, e)
                     except FitError:
                         continue
                     err = float(f.law.predict(x))

@@ -113,7 +113,7 @@ def _local_minima_2d(sse: np.ndarray, k: int) -> list[tuple[int, int]]:
     nb = np.min([np.roll(np.roll(pad, i, 0), j, 1) for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0)], axis=0)
     mins = np.argwhere(sse <= nb[1:-1, 1:-1])
     order = np.argsort(sse[tuple(mins.T)], kind="stable")[:k]
-    out = [tuple(int(v) for v in mins[i]) for i in order]
+    out = [(int(mins[i][0]), int(mins[i][1])) for i in order]
     best = np.unravel_index(int(np.argmin(sse)), sse.shape)
     if (int(best[0]), int(best[1])) not in out:
         out.insert(0, (int(best[0]), int(best[1])))
@@ -260,9 +260,9 @@ def fit_bounded(prob: _Problem, L: np.ndarray, objective: str, delta: float, lo:
     if objective == "huber_log":
         law, value = _huber_log(L, y, law, delta, lo, hi, axes)
     edge = _edge_names(law.k, law.x0, axes)
-    active, notes = _bound_notes(law, lo, hi)
+    active, bound_notes = _bound_notes(law, lo, hi)
     identified = _identified(L, law, lo, hi)
-    notes = list(notes)
+    notes = list(bound_notes)
     if edge:
         notes.append(f"parameter(s) {', '.join(edge)} on the edge of the search box; widen it")
     if not identified:

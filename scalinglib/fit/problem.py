@@ -307,6 +307,7 @@ def problem(kind: str, inputs: dict[str, np.ndarray], y: np.ndarray, box=None) -
     spec = SPECS[kind]
     xs = [inputs[k] for k in spec.inputs]
     if spec.basis is not None:
+        assert spec.box_of is not None  # a law with a basis declares its box from the data
         return _Problem(kind, spec.exponents, y, box or spec.box_of(*xs), (), spec.basis(*xs))
     terms = spec.terms(*xs)
     return _Problem(kind, spec.exponents, y, box or spec.box, terms)
