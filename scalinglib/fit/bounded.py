@@ -18,10 +18,11 @@ between its asymptotes).
 
 The profile :math:`\mathrm{SSE}(k, x_0)` is evaluated on a grid of the box (k
 geometric, x0 linear; :func:`~scalinglib.fit.problem.sigmoid_box`), and the three
-lowest grid local minima are refined by a Nelder-Mead search of the profile inside the
-box (derivative-free: the profile has kinks where the active constraint changes); the
-best is kept. :func:`fit_bounded_batch` does the same for a batch of weighted data
-sets (bootstrap replicates). ``huber_log`` minimises the Approach-3 objective over
+lowest grid local minima are refined by a trust-region least-squares descent of all
+four parameters inside the box (scipy's ``trf``, analytic Jacobian; a Nelder-Mead
+search of the profile takes over if the descent ends with u > v); the best is kept.
+:func:`fit_bounded_batch` does the same for a batch of weighted data sets (bootstrap
+replicates). ``huber_log`` minimises the Approach-3 objective over
 all four parameters by Nelder-Mead from the least-squares solution and the best grid
 points, with the asymptotes kept in the band by a logistic reparametrisation.
 """
@@ -38,7 +39,7 @@ from .objectives import huber
 from .problem import _Problem
 from .result import FitResult, FitWarning
 
-#: Nelder-Mead of the profile: tolerances on (log k, x0) and on the SSE (relative)
+#: Nelder-Mead of the profile (the fallback): tolerances on (log k, x0) and on the SSE (relative)
 _XTOL, _FTOL = 1e-10, 1e-15
 
 
@@ -334,8 +335,9 @@ def fit_bounded_batch(fit: FitResult, W: np.ndarray, Y: np.ndarray, grid_points:
 
     Replicate b minimises :math:`\\sum_i W_{bi} (Y_{bi} - \\mathrm{Err}(x_i))^2` with the
     asymptotes in [lo, hi], over the box of ``fit``: the exact bounded linear step at
-    every point of a ``grid_points`` x ``grid_points`` grid (k geometric) for every
-    replicate at once, then a Nelder-Mead refinement of each replicate's grid minimum.
+    every point of a ``grid_points`` x ``grid_points`` grid (k geometric; default 31) for
+    every replicate at once, then the refinement of :func:`_refine` from each replicate's
+    grid minimum.
     The band [lo, hi] is the fit's (``fit.band``). Returns (parameter name -> array (B,),
     replicates on the box's edge, replicates with an asymptote constraint active).
     """
