@@ -19,6 +19,7 @@ Modules, each owning one idea:
 - :mod:`~scalinglib.recipe`: the runs that predict a target and the runs that choose N and D;
 - :mod:`~scalinglib.userdata`: a user's own runs from a CSV;
 - :mod:`~scalinglib.plotting`: the book's figure style;
+- :mod:`~scalinglib.transcript`: the command line as a chapter shows it (typed, run, output);
 - :mod:`~scalinglib.cli`: the ``scalinglib`` command.
 """
 

@@ -59,3 +59,31 @@ def test_every_image_of_a_chapter_has_alt_text_that_describes_it_not_its_file(st
         )
         assert words and not looks_like_path, f"chapter {stem}: alt text {words!r} is a file path, not a description"
         assert len(words.split()) >= 4, f"chapter {stem}: alt text {words!r} says too little"
+
+
+
+def builder_paths_in(text: str, root: Path = ROOT) -> list[str]:
+    """The building machine's paths shown in a page: the repository's absolute path, or a
+    relative path that climbs two or more levels (``../../x``) out of where it starts."""
+    found = [repr(p) for p in sorted({str(root), str(root.resolve())}) if p in text]
+    for match in re.finditer(r"(?:\.\./){2}", text):
+        found.append("..." + text[max(0, match.start() - 50):match.end() + 50].replace("\n", " ") + "...")
+    return found
+
+
+def test_builder_paths_in_finds_the_repository_path_and_paths_climbing_out_of_it():
+    root = Path("/build/x/repo")
+    assert builder_paths_in("$ scalinglib fit ../../../build/shared/t.csv", root)
+    assert builder_paths_in("read /build/x/repo/notebooks/a.csv", root)
+    assert not builder_paths_in('$ scalinglib fit ../shared/sardana/t.csv <a href="../_static/x.css">', root)
+
+
+def test_no_built_page_shows_the_build_directory_or_a_path_climbing_out_of_the_repository():
+    """Printed commands and outputs use the paths a reader types (relative to the
+    repository, e.g. ``../shared/sardana/trainingresults.csv``, or ``$SCALINGLIB_SARDANA/...``),
+    never the building machine's folders."""
+    pages = sorted(HTML_DIR.rglob("*.html"))
+    assert pages, f"no page in {HTML_DIR}: build the book first (make book)"
+    found = [f"{page.relative_to(HTML_DIR)}: {hit}" for page in pages
+             for hit in builder_paths_in(page.read_text(encoding="utf-8"))]
+    assert not found, "built pages show paths of the building machine:\n  " + "\n  ".join(found[:20])
