@@ -37,6 +37,7 @@ __all__ = [
     "sci",
     "sig",
     "glue",
+    "Glued",
 ]
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
@@ -169,16 +170,52 @@ def sig(x: float, n: int = 3) -> str:
     return f"{round(x, d):,.{max(d, 0)}f}"
 
 
+class Glued:
+    """The numbers a chapter has glued, as attributes: ``glued.rpj_1b_rel``.
+
+    The chapters' prose quotes them with MyST's ``{eval}`` role, e.g.
+    ``{eval}`f"{glued.rpj_1b_rel:.2f}"```, which JupyterLab (jupyterlab-myst) evaluates in
+    the kernel and the book resolves from the glued outputs (``book/_ext/eval_glue.py``).
+    """
+
+    def __repr__(self) -> str:
+        return f"Glued({', '.join(sorted(vars(self)))})"
+
+
 def glue(name: str, value, display: bool = False) -> None:
     """Glue ``value`` under ``name`` for a chapter's prose (myst-nb's ``glue``), numbers as plain Python.
 
     ``{glue:text}`` formats the text of a value, which must not read ``np.float64(...)``:
     a numpy scalar is glued as its Python value (``value.item()``). Needs myst-nb (the
     ``book`` extra), imported on the first call.
+
+    In an IPython kernel the value is also set as ``glued.<name>`` on a :class:`Glued`
+    object named ``glued`` in the kernel's namespace (created on the first call), so that the
+    prose's ``{eval}`` roles render in JupyterLab after Run All as they do in the book.
+    ``name`` must therefore be a Python identifier.
     """
     from myst_nb import glue as myst_glue
 
-    myst_glue(name, value.item() if isinstance(value, np.generic) else value, display=display)
+    if not name.isidentifier():
+        raise ValueError(f"glue name {name!r} is not a Python identifier ({{eval}}`glued.NAME` needs one)")
+    value = value.item() if isinstance(value, np.generic) else value
+    myst_glue(name, value, display=display)
+    _set_in_kernel(name, value)
+
+
+def _set_in_kernel(name: str, value) -> None:
+    """``glued.<name> = value`` in the running IPython kernel's namespace; nothing outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: no kernel, nothing to evaluate the prose in
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    glued = shell.user_ns.setdefault("glued", Glued())
+    if not isinstance(glued, Glued):
+        raise ValueError(f"the kernel's name 'glued' is taken by a {type(glued).__name__}; the chapters' prose reads it")
+    setattr(glued, name, value)
 
 
 def log_axes(ax: plt.Axes, x: str | None = None, y: str | None = None, logx: bool = True, logy: bool = True) -> plt.Axes:

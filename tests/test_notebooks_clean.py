@@ -1,7 +1,9 @@
 """Notebooks are committed without outputs: the book executes them at build time.
 
 Strip a notebook before committing, for example with
-``jupyter nbconvert --clear-output --inplace notebooks/NAME.ipynb``.
+``jupyter nbconvert --clear-output --inplace notebooks/NAME.ipynb``; a notebook saved in
+JupyterLab after Run All also carries the values of its ``{eval}`` roles in the markdown
+cells' metadata, which ``python tools/glue_to_eval.py`` removes.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ def test_notebook_has_no_outputs(path: Path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     dirty = []
     for i, cell in enumerate(nb.get("cells", [])):
+        if "user_expressions" in cell.get("metadata", {}):  # jupyterlab-myst's saved {eval} results
+            dirty.append(
+                f"cell {i}: metadata holds evaluated inline expressions (remove: python tools/glue_to_eval.py)"
+            )
         if cell.get("cell_type") != "code":
             continue
         if cell.get("outputs"):

@@ -61,3 +61,40 @@ def test_glue_hands_numpy_scalars_to_myst_nb_as_plain_python_numbers(monkeypatch
     glue("s", "text")
     assert seen == [("x", 0.25, False), ("n", 3, True), ("s", "text", False)]
     assert type(seen[0][1]) is float and type(seen[1][1]) is int
+
+
+def test_glue_sets_the_value_on_glued_in_the_ipython_namespace_for_the_prose_eval_roles(monkeypatch):
+    import types
+
+    import IPython
+    import myst_nb
+
+    from scalinglib.plotting import Glued, glue
+
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: None)
+    shell = types.SimpleNamespace(user_ns={})
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    glue("rpj_1b_rel", np.float64(0.71))
+    glue("n_runs", 5)
+    glued = shell.user_ns["glued"]
+    assert isinstance(glued, Glued) and glued.rpj_1b_rel == 0.71 and type(glued.rpj_1b_rel) is float
+    assert f"{glued.rpj_1b_rel:.1f} {glued.n_runs:d}" == "0.7 5"
+    # a reader's own variable called glued is never overwritten
+    shell.user_ns["glued"] = [1, 2]
+    with pytest.raises(ValueError, match="'glued' is taken"):
+        glue("x", 1.0)
+    with pytest.raises(ValueError, match="not a Python identifier"):
+        glue("loss-rel", 1.0)
+
+
+def test_glue_outside_ipython_only_glues(monkeypatch):
+    import IPython
+    import myst_nb
+
+    from scalinglib.plotting import glue
+
+    seen = []
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: seen.append(name))
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    glue("x", 1.0)
+    assert seen == ["x"]

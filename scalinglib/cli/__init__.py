@@ -1,8 +1,9 @@
-"""Command line: ``scalinglib reproduce``, ``scalinglib fit`` and ``scalinglib plan``.
+"""Command line: ``scalinglib reproduce``, ``scalinglib fit``, ``scalinglib plan`` and ``scalinglib design``.
 
 ``scalinglib reproduce`` prints the paper's headline predictions (every training set,
 both downstream splits, both targets); ``scalinglib fit runs.csv --law ...`` fits a
-user's own runs; ``scalinglib plan`` chooses N and D for a target loss or error.
+user's own runs; ``scalinglib plan`` chooses N and D for a target loss or error;
+``scalinglib design`` ranks the runs to train next for a target's forecast.
 ``--bootstrap B`` adds percentile intervals to ``fit``, ``reproduce`` and ``plan``. ``--json``
 makes each print only JSON on stdout.
 
@@ -10,7 +11,7 @@ Exit status: 0 on success, 2 for bad input (command line, CSV, or data a law can
 be fitted to), 1 when the testbed cannot be loaded. Errors are one line on stderr,
 without a traceback.
 
-Each subcommand is a module (:mod:`.reproduce`, :mod:`.fit`, :mod:`.plan`) with a pair of
+Each subcommand is a module (:mod:`.reproduce`, :mod:`.fit`, :mod:`.plan`, :mod:`.design`) with a pair of
 functions, ``_add_<name>_parser(subparsers)`` and ``_cmd_<name>(args) -> int``, registered
 in :func:`build_parser`; :mod:`.core` holds what they share.
 """
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 # texts and REPRODUCE_KEYS are re-exported: they were public here before the split.
 from .._version import __version__
 from .core import COMMANDS, FORMULAS, OBJECTIVES, PROG, SPLIT_LABELS, _one_line  # noqa: F401
+from .design import _add_design_parser
 from .fit import _add_fit_parser
 from .plan import _add_plan_parser
 from .reproduce import REPRODUCE_KEYS, _add_reproduce_parser  # noqa: F401
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reproduce_parser(sub)
     _add_fit_parser(sub)
     _add_plan_parser(sub)
+    _add_design_parser(sub)
     return parser
 
 

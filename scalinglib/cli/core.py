@@ -78,6 +78,20 @@ COMMANDS: dict[str, dict[str, str]] = {
         json="print one JSON object instead of text",
         intervals="add percentile intervals of N, D, M and FLOPs (the plan under each replicate's laws)",
     ),
+    "design": dict(
+        help="which runs to train next: rank candidate runs by how much they narrow a target's forecast",
+        description=(
+            "Rank candidate runs (N, D) by the expected narrowing of the target's prediction interval per "
+            "FLOP (linearised, Fisher-information criterion about the over-training law fitted to your runs; "
+            "--method simulate refits with simulated outcomes instead), and choose a small set greedily "
+            "within the budget (scalinglib.design). Candidates: a grid 'N1,N2 x M1,M2' (its runs above the "
+            "budget are left out, and the output says how many) or a CSV with columns N and D (or N and M; "
+            "a run above the budget is an error); by default every N of your runs at M = 5, 10, ..., 640, "
+            "those within the budget. RUNS.csv needs at least 4 runs."
+        ),
+        json="print one JSON object instead of text",
+        intervals="with --method simulate: residual-bootstrap replicates per simulated refit (default 200; --bootstrap-method does not apply)",
+    ),
 }
 
 
