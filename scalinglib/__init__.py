@@ -47,6 +47,7 @@ _LAZY: dict[str, str] = {
     "fit_chinchilla": "fit",
     "fit_compute": "fit",
     "fit_error": "fit",
+    "fit_sigmoid": "fit",
     "fit_law": "fit",
     "fit_overtraining": "fit",
     "refine_huber_log": "fit",
@@ -57,6 +58,7 @@ _LAZY: dict[str, str] = {
     "ChinchillaLaw": "laws",
     "ComputeLaw": "laws",
     "ErrorLaw": "laws",
+    "SigmoidLaw": "laws",
     "OvertrainingLaw": "laws",
     "default_config": "paper",
     "fit_config": "paper",
@@ -103,11 +105,12 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
         fit_error,
         fit_law,
         fit_overtraining,
+        fit_sigmoid,
         load_fit,
         refine_huber_log,
     )
     from .forecast import forecast
-    from .laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
+    from .laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw, SigmoidLaw
     from .paper import default_config, fit_config, headline_table, predict_targets, reproduce
     from .planning import PlanError, compute_optimal, plan_for_error, plan_for_loss
     from .recipe import choose_config, predict_config
@@ -138,6 +141,7 @@ __all__ = [
     "ChinchillaLaw",
     "ComputeLaw",
     "ErrorLaw",
+    "SigmoidLaw",
     "OvertrainingLaw",
     "load_testbed",
     "load_task_metadata",
@@ -149,6 +153,7 @@ __all__ = [
     "fit_chinchilla",
     "fit_compute",
     "fit_error",
+    "fit_sigmoid",
     "fit_law",
     "refine_huber_log",
     "load_fit",

@@ -20,6 +20,7 @@ __all__ = [
     "OvertrainingLaw",
     "ComputeLaw",
     "ErrorLaw",
+    "SigmoidLaw",
     "tokens_params_from_compute",
 ]
 
@@ -205,3 +206,54 @@ class ErrorLaw(_Law):
         if np.any(gap <= 0) or self.gamma <= 0:
             raise ValueError(f"error {err} is not reachable: the law's floor is below epsilon={self.epsilon:.4g} only")
         return -np.log(gap) / self.gamma
+
+
+def _logistic(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-z)) = (1 + tanh(z / 2)) / 2: no overflow, one transcendental per entry."""
+    out = np.asarray(np.multiply(z, 0.5), dtype=float)
+    if out.ndim == 0:
+        return 0.5 * (1.0 + np.tanh(out))
+    np.tanh(out, out=out)
+    out += 1.0
+    out *= 0.5
+    return out
+
+
+@dataclass(frozen=True)
+class SigmoidLaw(_Law):
+    r"""Bounded loss-to-error law :math:`\mathrm{Err}(x) = b + a / (1 + \exp(-k (x - x_0)))`.
+
+    The error rises with the loss x (any loss: a task's bits per byte, C4 loss, the
+    testbed's losses) from the floor b, reached by a perfect model (x far below x0), to
+    the ceiling a + b, reached by a useless one (x far above x0); x0 is the loss at the
+    midpoint and k > 0 the steepness. With a >= 0 every prediction lies in [b, a + b],
+    whatever x. In accuracy, acc = 1 - Err runs from 1 - b down to 1 - a - b; this is
+    the step-2 law of Bhagia et al. (2024) written for the error.
+    """
+
+    b: float
+    a: float
+    k: float
+    x0: float
+
+    names: ClassVar[tuple[str, ...]] = ("b", "a", "k", "x0")
+    latex: ClassVar[str] = r"\mathrm{Err}(x) = b + \frac{a}{1 + \exp(-k (x - x_0))}"
+
+    def predict(self, L: ArrayLike) -> np.ndarray:
+        """Error at loss L (any finite value; the result lies in [b, a + b])."""
+        L = np.asarray(L, dtype=float)
+        if np.any(~np.isfinite(L)):
+            raise ValueError("L must be finite")
+        # b + a s, s in [0, 1]: clip guards the last ulp so the band holds exactly
+        return np.clip(self.b + self.a * _logistic(self.k * (L - self.x0)), *self.asymptotes)
+
+    def accuracy(self, L: ArrayLike) -> np.ndarray:
+        """Accuracy 1 - Err(L)."""
+        return 1.0 - self.predict(L)
+
+    @property
+    def asymptotes(self) -> tuple[float, float]:
+        """(floor, ceiling) of the error: (b, a + b) for a >= 0 (arrays for a batch of laws)."""
+        lo, hi = self.b, self.b + self.a
+        return (np.minimum(lo, hi), np.maximum(lo, hi))
+

@@ -119,7 +119,9 @@ def predict_all(df: pd.DataFrame, fitted: ConfigFit) -> pd.DataFrame:
 
     Adds ``loss_pred``, ``err_pred`` (error law at the *predicted* loss), the signed
     relative errors ``loss_rel`` = (predicted - observed) / observed and ``err_rel``,
-    and ``role``: ``"fit"`` (a loss-law run), ``"target"`` or ``"other"``.
+    ``err_outside_unit`` (the predicted error is outside [0, 1], impossible for an error:
+    the paper's Err(L) is unbounded below), and ``role``: ``"fit"`` (a loss-law run),
+    ``"target"`` or ``"other"``.
     """
     cfg = fitted.config
     out = df.copy()
@@ -127,6 +129,7 @@ def predict_all(df: pd.DataFrame, fitted: ConfigFit) -> pd.DataFrame:
     out["err_pred"] = fitted.error_law.predict(out["loss_pred"].to_numpy(float))
     out["loss_rel"] = (out["loss_pred"] - out[cfg.loss_col]) / out[cfg.loss_col]
     out["err_rel"] = (out["err_pred"] - out[cfg.err_col]) / out[cfg.err_col]
+    out["err_outside_unit"] = ~out["err_pred"].between(0.0, 1.0)
 
     def member(runs):
         keys = {(r.model, r.M) for r in runs}
@@ -150,7 +153,9 @@ def recipe_table(
     :meth:`~scalinglib.uncertainty.ConfigBootstrap.target_intervals` plus ``loss_rel`` and
     ``err_rel`` (signed relative errors), ``loss_covered`` and ``err_covered`` (the
     interval holds the observation), ``compute_ratio_loss`` and ``compute_ratio_err``
-    (target C over the total C of the runs each law was fitted on).
+    (target C over the total C of the runs each law was fitted on), and
+    ``err_outside_unit`` (the predicted error lies outside [0, 1]: the paper's Err(L)
+    keeps falling below zero as the loss falls, and such a prediction is flagged here).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
@@ -162,4 +167,5 @@ def recipe_table(
     t["err_covered"] = (t["err_low"] <= t["err_observed"]) & (t["err_observed"] <= t["err_high"])
     t["compute_ratio_loss"] = t["C"] / boot.fitted.loss_compute
     t["compute_ratio_err"] = t["C"] / boot.fitted.error_compute
+    t["err_outside_unit"] = ~t["err_predicted"].between(0.0, 1.0)
     return t, boot

@@ -14,6 +14,7 @@ the error law.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .data import DATASET_LABELS, DATASETS, DEFAULT_EVAL, EVAL_SETS, load_testbed
-from .fit import FitResult, fit_error, fit_overtraining
+from .fit import FitResult, FitWarning, fit_error, fit_overtraining
 from .laws import ErrorLaw, OvertrainingLaw
 
 __all__ = [
@@ -167,6 +168,11 @@ class Prediction:
     def err_rel_error(self) -> float:
         return abs(self.err_predicted - self.err_observed) / self.err_observed
 
+    @property
+    def err_outside_unit(self) -> bool:
+        """True when the predicted error is not a possible error (outside [0, 1]); also warned."""
+        return not 0.0 <= self.err_predicted <= 1.0
+
     def as_dict(self) -> dict:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         out["loss_rel_error"] = self.loss_rel_error
@@ -203,6 +209,11 @@ def predict_targets(df: pd.DataFrame, fitted: ConfigFit, targets: Sequence[Run] 
                 compute_ratio_err=float(r["C"]) / fitted.error_compute,
             )
         )
+        if out[-1].err_outside_unit:
+            warnings.warn(
+                f"Err(L) predicts an error of {float(ep):.4g} for {r['model']} ({cfg.dataset}), outside [0, 1]",
+                FitWarning, stacklevel=2,
+            )
     return out
 
 

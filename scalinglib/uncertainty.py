@@ -338,6 +338,8 @@ def _bootstrap(fit: FitResult, n_boot: int, method: str, rng: np.random.Generato
     kind = _kind(fit)
     if not fit.identified:
         raise FitError(f"the {kind} fit is not identified by its points; its bootstrap would be meaningless")
+    if kind == "sigmoid" and fit.objective != "lsq":
+        raise FitError("the bootstrap of a sigmoid fit is least squares only; refit with objective='lsq'")
     notes = []
     if fit.objective == "lsq":
         if method == "pairs":

@@ -11,6 +11,7 @@ chinchilla      N and D, or N and M, or N and C, or C and M;  ``N``, ``D``, ``L`
                 and loss
 compute         C, or N and D, or N and M; and loss           ``C``, ``L``
 error           loss and err                                  ``L``, ``err``
+sigmoid         loss and err                                  ``L``, ``err``
 ==============  ===========================================  =====================
 
 Missing quantities are derived from the paper's identities, M = D / N and
@@ -40,10 +41,10 @@ import numpy as np
 __all__ = ["UserDataError", "UserRuns", "LAWS", "MIN_ROWS", "load_runs", "load_error_runs", "load_targets", "read_runs"]
 
 #: The laws a CSV can be read for.
-LAWS: tuple[str, ...] = ("overtraining", "chinchilla", "compute", "error")
+LAWS: tuple[str, ...] = ("overtraining", "chinchilla", "compute", "error", "sigmoid")
 
 #: Fewest rows each law accepts: its number of parameters.
-MIN_ROWS: dict[str, int] = {"overtraining": 4, "chinchilla": 5, "compute": 3, "error": 3}
+MIN_ROWS: dict[str, int] = {"overtraining": 4, "chinchilla": 5, "compute": 3, "error": 3, "sigmoid": 4}
 
 # Size layouts, in order of preference, by role (N, D, M, C).
 _SIZE_LAYOUTS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -51,6 +52,7 @@ _SIZE_LAYOUTS: dict[str, tuple[tuple[str, ...], ...]] = {
     "chinchilla": (("N", "D"), ("N", "M"), ("N", "C"), ("C", "M")),
     "compute": (("C",), ("N", "D"), ("N", "M")),
     "error": ((),),
+    "sigmoid": ((),),
 }
 
 _DERIVATIONS: dict[tuple[str, tuple[str, ...]], str] = {
@@ -66,6 +68,7 @@ _DERIVATIONS: dict[tuple[str, tuple[str, ...]], str] = {
     ("compute", ("N", "D")): "C = 6 N D",
     ("compute", ("N", "M")): "C = 6 N^2 M",
     ("error", ()): "",
+    ("sigmoid", ()): "",
 }
 
 
@@ -245,7 +248,7 @@ def load_runs(
     file = Path(path)
     header, rows = _read_csv(file)
     names = {"N": n_col, "D": d_col, "M": m_col, "C": c_col}
-    target = ("loss", "err") if law == "error" else ("loss",)
+    target = ("loss", "err") if law in ("error", "sigmoid") else ("loss",)
     target_names = {"loss": loss_col, "err": err_col}
 
     found = ", ".join(repr(h) for h in header)
@@ -283,7 +286,7 @@ def load_runs(
         if r != "err":
             _check_magnitude(file, rows, columns[r], values)
 
-    if law == "error":
+    if law in ("error", "sigmoid"):
         data = {"L": v["loss"], "err": v["err"]}
     elif law == "compute":
         if "C" in v:

@@ -82,7 +82,7 @@ def test_predict_reads_a_targets_csv_and_warns_outside_the_fitted_m_range(capsys
     [
         (["--N", "1e9"], "give a target as"),
         (["--N", "1e9", "--D", "1e10", "--targets", "t.csv"], "not both"),
-        (["--N", "1e9", "--D", "1e10", "--error-fit", "loss_fit.json"], "needs a fit of the error law"),
+        (["--N", "1e9", "--D", "1e10", "--error-fit", "loss_fit.json"], "needs a fit of an error law"),
     ],
 )
 def test_predict_refuses_bad_arguments_in_one_line(capsys, work, monkeypatch, argv, message):
@@ -93,7 +93,7 @@ def test_predict_refuses_bad_arguments_in_one_line(capsys, work, monkeypatch, ar
 
 def test_predict_of_an_error_fit_alone_is_refused(capsys, work):
     code, _, err = _run(capsys, "predict", work / "err_fit.json", "--N", "1e9", "--D", "1e10")
-    assert code == 2 and "this is a fit of the error law" in err
+    assert code == 2 and "this is a fit of an error law" in err
 
 
 @pytest.mark.parametrize("case", sorted(REFUSALS))

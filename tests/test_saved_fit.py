@@ -59,7 +59,7 @@ def test_round_trip_predicts_bit_for_bit_and_keeps_replicates(fits, saved):
     assert back.result.search_box == loss.search_box and back.result.identified == loss.identified
 
 
-@pytest.mark.parametrize("law", ["chinchilla", "compute", "error"])
+@pytest.mark.parametrize("law", ["chinchilla", "compute", "error", "sigmoid"])
 def test_round_trip_of_every_law(law, tmp_path):
     r = synthetic_runs(1)
     with warnings.catch_warnings():
@@ -68,8 +68,10 @@ def test_round_trip_of_every_law(law, tmp_path):
             fit, x = sl.fit_chinchilla(r["N"], r["D"], r["L"]), (r["N"] * 10, r["D"] * 10)
         elif law == "compute":
             fit, x = sl.fit_compute(6 * r["N"] * r["D"], r["L"]), (6 * r["N"] * r["D"] * 100,)
-        else:
+        elif law == "error":
             fit, x = sl.fit_error(r["L"], r["err"]), (r["L"] - 0.5,)
+        else:
+            fit, x = sl.fit_sigmoid(r["L"], r["err"]), (r["L"] - 0.5,)
     fit.save(tmp_path / "f.json")
     back = load_fit(tmp_path / "f.json")
     assert back.bootstrap is None and back.kind == law
@@ -97,7 +99,7 @@ REFUSALS = {
     "another format": (lambda p: _rewrite(p, lambda d: d.update(format="other")), "not a saved fit"),
     "missing field": (lambda p: _rewrite(p, lambda d: d.pop("params")), "missing field 'params'"),
     "missing run field": (lambda p: _rewrite(p, lambda d: d["runs"].pop("y")), "missing field runs.'y'"),
-    "unknown law": (lambda p: _rewrite(p, lambda d: d.update(law="sigmoid")), "unknown law 'sigmoid'"),
+    "unknown law": (lambda p: _rewrite(p, lambda d: d.update(law="quadratic")), "unknown law 'quadratic'"),
     "newer version": (lambda p: _rewrite(p, lambda d: d.update(format_version=FORMAT_VERSION + 1)), "newer than this scalinglib"),
     "edited": (lambda p: _rewrite(p, lambda d: d["params"].update(E=1.5), fix_checksum=False), "checksum mismatch"),
     "NaN": (lambda p: p.write_text(p.read_text().replace('"E": ', '"E": NaN, "x": ', 1)), "non-finite"),

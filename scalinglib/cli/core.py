@@ -29,6 +29,7 @@ FORMULAS: dict[str, str] = {
     "chinchilla": "L(N, D) = E + A N^-alpha + B D^-beta",
     "compute": "L(C) = E + lambda C^-eta",
     "error": "Err(L) = epsilon - k exp(-gamma L)",
+    "sigmoid": "Err(L) = b + a / (1 + exp(-k (L - x0))), 0 <= b <= a + b <= 1",
 }
 
 
@@ -58,7 +59,7 @@ COMMANDS: dict[str, dict[str, str]] = {
         description=(
             "Fit a law to a CSV of training runs, one run per row. overtraining and chinchilla need "
             "N and D, or N and M (D = N M), or N and C (D = C / 6N), or C and M, plus loss; compute "
-            "needs C (or N and D) plus loss; error needs loss and err."
+            "needs C (or N and D) plus loss; error and sigmoid need loss and err."
         ),
         json="print one JSON object instead of text",
         intervals="add percentile intervals of every parameter",

@@ -50,6 +50,7 @@ def _fit_payload(result: FitResult, runs: UserRuns) -> dict:
         "notes": list(result.notes),
         "identified": bool(result.identified),
         "delta": result.delta,
+        **({"band": list(result.band)} if result.band is not None else {}),
         "data": {"file": str(runs.file), "columns": dict(runs.columns), "derived": runs.derivation},
     }
 
@@ -74,6 +75,8 @@ def _fit_text(result: FitResult, runs: UserRuns) -> str:
         lines.append(f"search box:  {box}")
     else:
         lines.append("search box:  none (BFGS from the least-squares fit and the best points of a grid of starts)")
+    if result.band is not None:
+        lines.append(f"asymptotes:  error between {result.band[0]:g} and {result.band[1]:g} (floor b, ceiling a + b)")
     lines.append(f"identified:  {'yes' if result.identified else 'NO: the data do not determine every parameter'}")
     if result.notes:
         lines.append("notes:")

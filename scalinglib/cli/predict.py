@@ -69,11 +69,12 @@ def _targets_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def _check_kinds(loss: SavedFit, error: SavedFit | None) -> None:
     from ..fit import FitError
+    from ..fit.problem import SPECS
 
-    if loss.kind == "error":
-        raise FitError(f"{loss.path}: this is a fit of the error law; give a loss-law fit first and this one as --error-fit")
-    if error is not None and error.kind != "error":
-        raise FitError(f"{error.path}: --error-fit needs a fit of the error law (scalinglib fit --law error), not {error.kind}")
+    if SPECS[loss.kind].inputs == ("L",):
+        raise FitError(f"{loss.path}: this is a fit of an error law ({loss.kind}); give a loss-law fit first and this one as --error-fit")
+    if error is not None and SPECS[error.kind].inputs != ("L",):
+        raise FitError(f"{error.path}: --error-fit needs a fit of an error law (scalinglib fit --law error or sigmoid), not {error.kind}")
 
 
 def _run_forecast(loss: SavedFit, error: SavedFit | None, targets: dict, level: float | None, new_run: bool,

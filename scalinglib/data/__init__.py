@@ -41,8 +41,11 @@ from ..catalog import (  # noqa: F401
 from .external import EXTERNAL_COMMIT, EXTERNAL_URL, load_chinchilla_runs
 from .fetch import DataError, _download, _registry  # noqa: F401
 from .ladder import (  # noqa: F401
+    LADDER_BPB,
+    LADDER_CHANCE,
     LADDER_COMMIT,
     LADDER_LOSS,
+    LADDER_MMLU_WEIGHTS,
     LADDER_PARAMS,
     LADDER_TARGETS,
     LADDER_TASKS,
@@ -82,6 +85,9 @@ __all__ = [
     "SARDANA_COMMIT",
     "LADDER_COMMIT",
     "LADDER_PARAMS",
+    "LADDER_BPB",
+    "LADDER_CHANCE",
+    "LADDER_MMLU_WEIGHTS",
     "LADDER_TASKS",
     "LADDER_TARGETS",
     "GAUNTLET_CATEGORIES",

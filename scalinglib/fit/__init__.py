@@ -23,6 +23,8 @@ order, one idea per module:
   derivative interpolation, Levenberg-Marquardt, batched golden section);
 - :mod:`~scalinglib.fit.onexp` — the fast kernel of the one-exponent laws (the same
   computation as the generic path, ~0.5 ms per fit);
+- :mod:`~scalinglib.fit.bounded` — the sigmoid, whose one column is not a power and
+  whose asymptotes are bounded: exact bounded linear step, grid, trust-region refinement;
 - :mod:`~scalinglib.fit.objectives` — ``"lsq"`` (raw least squares) and
   ``"huber_log"`` (Chinchilla Approach 3), both on top of the core;
 - :mod:`~scalinglib.fit.huberbatch` — the Approach-3 objective refined on a batch
@@ -34,10 +36,10 @@ order, one idea per module:
 - :mod:`~scalinglib.fit.saved` — a fit and its bootstrap replicates as a versioned,
   checksummed JSON file (:func:`save_fit`, :func:`load_fit`);
 - :mod:`~scalinglib.fit.api` — :func:`fit_overtraining`, :func:`fit_chinchilla`,
-  :func:`fit_compute`, :func:`fit_error`, :func:`fit_law`.
+  :func:`fit_compute`, :func:`fit_error`, :func:`fit_sigmoid`, :func:`fit_law`.
 """
 
-from .api import FITS, fit_chinchilla, fit_compute, fit_error, fit_law, fit_overtraining
+from .api import FITS, fit_chinchilla, fit_compute, fit_error, fit_law, fit_overtraining, fit_sigmoid
 from .batch import fit_batch
 from .objectives import OBJECTIVES, huber, huber_log_objective, refine_huber_log, refine_huber_log_batch
 from .problem import N_PARAMS, SEARCH_BOXES, SPECS, LawSpec
@@ -61,6 +63,7 @@ __all__ = [
     "fit_chinchilla",
     "fit_compute",
     "fit_error",
+    "fit_sigmoid",
     "fit_law",
     "FITS",
     "fit_batch",

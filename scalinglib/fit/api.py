@@ -4,6 +4,7 @@ r"""The fitting functions, one per law: check the input, build the law's problem
 * :func:`fit_chinchilla` — :math:`L(N, D) = E + A N^{-\alpha} + B D^{-\beta}`
 * :func:`fit_compute` — :math:`L(C) = E + \lambda C^{-\eta}`
 * :func:`fit_error` — :math:`\mathrm{Err}(L) = \epsilon - k \exp(-\gamma L)`
+* :func:`fit_sigmoid` — :math:`\mathrm{Err}(L) = b + a / (1 + \exp(-k (L - x_0)))`, asymptotes bounded
 * :func:`fit_law` — any of them by name.
 
 Each takes ``objective="lsq"`` (default) or ``"huber_log"``
@@ -92,12 +93,66 @@ def fit_chinchilla(N, D, L, *, objective: str = "lsq", delta: float = 1e-3, box=
     return _dispatch("chinchilla", problem("chinchilla", {"N": N, "D": D}, L, box), {"N": N, "D": D}, objective, delta, box)
 
 
+def fit_sigmoid(
+    L,
+    err,
+    *,
+    chance: float = 0.0,
+    floor: float = 0.0,
+    ceiling: float | None = None,
+    objective: str = "lsq",
+    delta: float = 1e-3,
+    box=None,
+) -> FitResult:
+    r"""Fit :math:`\mathrm{Err}(L) = b + a / (1 + \exp(-k (L - x_0)))` with its asymptotes in a band.
+
+    L is any loss (a task's bits per byte, C4 loss, ...), err the top-1 error (1 -
+    accuracy) as a fraction. The floor b (the error of a perfect model, L far below x0)
+    and the ceiling a + b (the error of a useless one) are constrained to
+    ``floor <= b <= a + b <= ceiling``, by default ``[0, 1 - chance]``: no accuracy above
+    1, and no model worse than random guessing on average, however high its loss (the
+    ladder paper's step 2 bounds the accuracy's upper asymptote to [0, 1] and adds an
+    ideal point instead; see :mod:`scalinglib.twostep`). So the law's predictions stay
+    in the band for every L. k (> 0) and x0 are searched on
+    :func:`~scalinglib.fit.problem.sigmoid_box` of the data unless ``box`` is given
+    (``{"k": (lo, hi, n), "x0": (lo, hi, n)}``, k on a geometric grid); the linear step
+    is exact (:mod:`scalinglib.fit.bounded`).
+
+    Raises
+    ------
+    FitError
+        Fewer than 4 points, NaN, or an empty band (``floor >= ceiling``).
+    """
+    from .bounded import fit_bounded
+
+    L = _as_finite(L, "L")
+    err = _as_finite(err, "err")
+    _check_count(L.size, "sigmoid", L, err)
+    hi = 1.0 - float(chance) if ceiling is None else float(ceiling)
+    lo = float(floor)
+    if not lo < hi:
+        raise FitError(f"the sigmoid's band [floor, ceiling] = [{lo:g}, {hi:g}] is empty")
+    if objective not in ("lsq", "huber_log"):
+        raise ValueError(f"objective must be 'lsq' or 'huber_log', got {objective!r}")
+    if objective == "huber_log" and np.any(err <= 0):
+        raise FitError("the huber_log objective needs positive errors")
+    if np.ptp(L) == 0:
+        raise FitError("all points have the same loss L: the sigmoid's k and x0 are not identified")
+    return fit_bounded(problem("sigmoid", {"L": L}, err, box), L, objective, delta, lo, hi)
+
+
 #: The fit of each law; positional arguments are the law's inputs then the observations.
-FITS: dict[str, Callable[..., FitResult]] = {"overtraining": fit_overtraining, "chinchilla": fit_chinchilla, "compute": fit_compute, "error": fit_error}
+FITS: dict[str, Callable[..., FitResult]] = {
+    "overtraining": fit_overtraining,
+    "chinchilla": fit_chinchilla,
+    "compute": fit_compute,
+    "error": fit_error,
+    "sigmoid": fit_sigmoid,
+}
 
 
 def fit_law(law: str, **data) -> FitResult:
-    """Dispatch by name: ``"overtraining"``, ``"chinchilla"``, ``"compute"``, ``"error"``."""
+    """Dispatch by name: ``"overtraining"``, ``"chinchilla"``, ``"compute"``, ``"error"``, ``"sigmoid"``."""
     if law not in FITS:
         raise ValueError(f"unknown law {law!r}; choose one of {sorted(FITS)}")
     return FITS[law](**data)

@@ -67,6 +67,10 @@ def fit_batch(fit, W: np.ndarray, Y: np.ndarray, grid_points: int | None = None)
     spec = spec_of(fit.law)
     W = np.asarray(W, dtype=float)
     Y = np.asarray(Y, dtype=float)
+    if spec.basis is not None:  # the sigmoid: its linear step bounds the asymptotes (fit.bounded)
+        from .bounded import fit_bounded_batch
+
+        return fit_bounded_batch(fit, W, Y, grid_points)
     if len(spec.exponents) == 1:
         return _fit_batch_one(fit, spec, W, Y, grid_points)
     prob = problem(spec.kind, fit.inputs, fit.y)

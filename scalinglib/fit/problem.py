@@ -12,6 +12,13 @@ with a free intercept :math:`c_0` (E or epsilon), non-negative coefficients
 * compute        L = E + lambda C^-eta:                u = -ln C
 * error          Err = epsilon - k exp(-gamma L):      u = -L, s = -1
 
+One law has a column that is not a power: the sigmoid
+:math:`\mathrm{Err}(x) = b + a\, \sigma(k (x - x_0))`, :math:`\sigma(z) = 1 / (1 + e^{-z})`,
+with nonlinear k and x0 and linear a >= 0 and b. It declares a :class:`Basis` instead
+of power columns: the column as a function of its nonlinear parameters, with the
+derivatives, which is all a variable-projection solver needs from a column. Its
+linear step also bounds the asymptotes (:mod:`scalinglib.fit.bounded`).
+
 A :class:`LawSpec` states this once per law (inputs, exponents, names of the
 coefficients, the columns ``(k_j, u_j, s_j)`` as a function of the inputs, the
 default search box and the starts of a Huber fit); :func:`problem` turns a spec and
@@ -21,9 +28,10 @@ The batch path (:mod:`scalinglib.fit.batch`, :mod:`scalinglib.fit.huberbatch`) a
 problem only for its columns at a batch of nonlinear parameters and their
 derivatives: :meth:`_Problem.features` (G, n, p), :meth:`_Problem.jet` (the columns
 and their first derivatives, (G, n, p, q)) and :meth:`_Problem.d2features` (second
-derivatives, for the Huber objective). A law whose columns are not powers (e.g. a
-sigmoid :math:`1 / (1 + e^{-k (x - x_0)})` with nonlinear k and :math:`x_0`) gets every
-replicate of its bootstrap fitted at once by providing these three.
+derivatives, for the Huber objective). A law whose column is not a power declares a
+:class:`Basis` (its columns and their first derivatives), which these methods return;
+the sigmoid does, and its batch goes through its own bounded linear step
+(:func:`scalinglib.fit.bounded.fit_bounded_batch`).
 """
 
 from __future__ import annotations
@@ -34,9 +42,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw
+from ..laws import ChinchillaLaw, ComputeLaw, ErrorLaw, OvertrainingLaw, SigmoidLaw, _logistic
 
-Law = ChinchillaLaw | OvertrainingLaw | ComputeLaw | ErrorLaw
+Law = ChinchillaLaw | OvertrainingLaw | ComputeLaw | ErrorLaw | SigmoidLaw
 
 #: Search boxes of the exponents (lower, upper, grid points) for the least-squares fits.
 SEARCH_BOXES: dict[str, dict[str, tuple[float, float, int]]] = {
@@ -48,6 +56,52 @@ SEARCH_BOXES: dict[str, dict[str, tuple[float, float, int]]] = {
 
 #: A column of a VP problem: (index of its exponent, u, sign) for column = sign * exp(e u).
 Term = tuple[int, np.ndarray, float]
+
+
+@dataclass(frozen=True)
+class Basis:
+    r"""Columns that are not powers: F(theta) (G, n, p) and dF/dtheta (G, n, p, q) at nonlinear parameters (G, q).
+
+    ``features(E)`` gives the columns at each row of E; ``jet(E)`` the columns and their
+    derivatives with respect to the q nonlinear parameters.
+    """
+
+    features: Callable[[np.ndarray], np.ndarray]
+    jet: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def sigmoid_basis(x) -> Basis:
+    r"""The sigmoid column :math:`\sigma(k (x - x_0))` of inputs x at parameters (k, x0), with its derivatives.
+
+    :math:`\partial \sigma / \partial k = \sigma (1 - \sigma) (x - x_0)`,
+    :math:`\partial \sigma / \partial x_0 = -k\, \sigma (1 - \sigma)`.
+    """
+    x = np.asarray(x, dtype=float)
+
+    def features(E):
+        E = np.atleast_2d(np.asarray(E, dtype=float))
+        return _logistic(E[:, :1] * (x[None, :] - E[:, 1:2]))[..., None]
+
+    def jet(E):
+        E = np.atleast_2d(np.asarray(E, dtype=float))
+        d = x[None, :] - E[:, 1:2]
+        s = _logistic(E[:, :1] * d)
+        ds = s * (1.0 - s)
+        return s[..., None], np.stack([ds * d, -ds * E[:, :1]], axis=-1)[:, :, None, :]
+
+    return Basis(features, jet)
+
+
+def sigmoid_box(x) -> dict[str, tuple[float, float, int]]:
+    """The default search box of the sigmoid's (k, x0), from the spread s of the losses x.
+
+    k s in [0.1, 300] (from a nearly straight line to a step within a hundredth of the
+    data's range), searched on a geometric grid; x0 in [min x - 2 s, max x + 2 s] (the
+    midpoint may lie beyond the data when they show one arm of the curve only).
+    """
+    x = np.asarray(x, dtype=float)
+    s = float(np.ptp(x)) or 1.0
+    return {"k": (0.1 / s, 300.0 / s, 61), "x0": (float(x.min()) - 2.0 * s, float(x.max()) + 2.0 * s, 61)}
 
 
 @dataclass(frozen=True)
@@ -70,6 +124,11 @@ class LawSpec:
         The linear basis: inputs (in the order of ``inputs``) -> columns (k, u, sign).
     starts
         Axes of the grid of starting points of a Huber fit (intercept first).
+    basis
+        For a law whose column is not a power (the sigmoid): inputs -> :class:`Basis`;
+        ``terms`` then gives no columns.
+    box_of
+        For a law whose search box depends on the data: inputs -> box.
     """
 
     kind: str
@@ -79,6 +138,8 @@ class LawSpec:
     linear: tuple[str, ...]
     terms: Callable[..., tuple[Term, ...]]
     starts: tuple[tuple[float, ...], ...]
+    basis: Callable[..., Basis] | None = None
+    box_of: Callable[..., dict[str, tuple[float, float, int]]] | None = None
 
     @property
     def box(self) -> dict[str, tuple[float, float, int]]:
@@ -126,6 +187,10 @@ SPECS: dict[str, LawSpec] = {
         "chinchilla", ChinchillaLaw, ("N", "D"), ("alpha", "beta"), ("A", "B"),
         lambda N, D: ((0, -np.log(N), 1.0), (1, -np.log(D), 1.0)),
         (tuple(np.exp([-1.0, 0.0, 1.0])), tuple(_EXP), tuple(_EXP), (0.0, 0.5, 1.0, 1.5, 2.0), (0.0, 0.5, 1.0, 1.5, 2.0)),
+    ),
+    # Err(x) = b + a sigma(k (x - x0)): one non-power column, box from the data
+    "sigmoid": LawSpec(
+        "sigmoid", SigmoidLaw, ("L",), ("k", "x0"), ("a",), lambda L: (), (), basis=sigmoid_basis, box_of=sigmoid_box,
     ),
 }
 
@@ -176,9 +241,12 @@ class _Problem:
     y: np.ndarray
     box: dict[str, tuple[float, float, int]]
     terms: tuple[Term, ...] = ()
+    basis: Basis | None = None
 
     def features(self, E) -> np.ndarray:
         """Columns (G, n, p) at exponents E (G, q)."""
+        if self.basis is not None:
+            return self.basis.features(E)
         return np.stack(_columns(self.terms, np.asarray(E, dtype=float)), axis=-1)
 
     def dfeatures(self, E) -> np.ndarray:
@@ -187,6 +255,8 @@ class _Problem:
         For a power column :math:`F_j = s_j e^{e_{k_j} u_j}`,
         :math:`\partial F_j / \partial e_k = [k = k_j]\, u_j F_j`.
         """
+        if self.basis is not None:
+            return self.basis.jet(E)[1]
         E = np.asarray(E, dtype=float)
         cols = _columns(self.terms, E)
         out = np.zeros(cols[0].shape + (len(cols), E.shape[-1]))
@@ -196,6 +266,8 @@ class _Problem:
 
     def jet(self, E) -> tuple[np.ndarray, np.ndarray]:
         """The columns (G, n, p) and their derivatives (G, n, p, q) at E (G, q), in one pass."""
+        if self.basis is not None:
+            return self.basis.jet(E)
         E = np.asarray(E, dtype=float)
         cols = _columns(self.terms, E)
         d = np.zeros(cols[0].shape + (len(cols), E.shape[-1]))
@@ -207,7 +279,11 @@ class _Problem:
         r"""Second derivatives of the columns, (G, n, p, q, q) at E (G, q).
 
         For a power column, :math:`\partial^2 F_j / \partial e_k \partial e_l = [k = l = k_j]\, u_j^2 F_j`.
+        A :class:`Basis` (the sigmoid) declares first derivatives only: its Huber objective
+        has no batch path.
         """
+        if self.basis is not None:
+            raise NotImplementedError("the sigmoid's basis declares first derivatives only")
         E = np.asarray(E, dtype=float)
         cols = _columns(self.terms, E)
         q = E.shape[-1]
@@ -229,6 +305,10 @@ class _Problem:
 def problem(kind: str, inputs: dict[str, np.ndarray], y: np.ndarray, box=None) -> _Problem:
     """The VP problem of law ``kind`` on points ``inputs`` (by name) with observations ``y``."""
     spec = SPECS[kind]
-    terms = spec.terms(*[inputs[k] for k in spec.inputs])
+    xs = [inputs[k] for k in spec.inputs]
+    if spec.basis is not None:
+        assert spec.box_of is not None  # a law with a basis declares its box from the data
+        return _Problem(kind, spec.exponents, y, box or spec.box_of(*xs), (), spec.basis(*xs))
+    terms = spec.terms(*xs)
     return _Problem(kind, spec.exponents, y, box or spec.box, terms)
 

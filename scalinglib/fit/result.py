@@ -63,6 +63,11 @@ class FitResult(Generic[LawT]):
         over-training fit, or a rank-deficient Jacobian at the optimum).
     notes
         Human-readable remarks (also raised as :class:`FitWarning`).
+    delta
+        Huber threshold of a ``"huber_log"`` fit (None otherwise).
+    band
+        Sigmoid fits only: the interval (lo, hi) its asymptotes were constrained to
+        (floor b >= lo, ceiling a + b <= hi); None for the other laws.
     """
 
     law: LawT
@@ -79,6 +84,7 @@ class FitResult(Generic[LawT]):
     identified: bool = True
     notes: tuple[str, ...] = ()
     delta: float | None = None
+    band: tuple[float, float] | None = None
 
     @property
     def params(self) -> dict[str, float]:
