@@ -119,12 +119,15 @@ def main() -> None:
         batch_laws = boot.laws()
         rel = max(
             abs(getattr(bl, k) - v) / max(abs(v), 1e-300)
-            for bl, ll in zip(batch_laws, laws) for k, v in ll.params.items()
+            for bl, ll in zip(batch_laws, laws)
+            for k, v in ll.params.items()
         )
         # batch / loop objective per replicate; where the loop's fit interpolates the resample (objective
         # below 1e-9 of the centred sum of squares, both are rounding errors) the excess over it, as a fraction of it
         yy = float(np.sum((fit.y - fit.y.mean()) ** 2))
-        pairs_ = [(_objective(fit, bl, W[b]), _objective(fit, ll, W[b])) for b, (bl, ll) in enumerate(zip(batch_laws, laws))]
+        pairs_ = [
+            (_objective(fit, bl, W[b]), _objective(fit, ll, W[b])) for b, (bl, ll) in enumerate(zip(batch_laws, laws))
+        ]
         worst = max((o / t for o, t in pairs_ if t > 1e-9 * yy), default=float("nan"))
         excess = max((o - t) / yy for o, t in pairs_)
         out[name] = {
@@ -141,12 +144,16 @@ def main() -> None:
     base = out["overtraining"]["seconds_batch"]
     print(f"{args.n_boot} pairs replicates, batch best of {args.repeat}; loop timed on {args.loop} and extrapolated")
     print("CPU seconds (batch: also wall)")
-    print(f"{'case':26s} {'batch s':>8s} {'wall s':>8s} {'loop s':>8s} {'loop/batch':>10s} {'batch/over-training':>20s} {'max rel diff':>12s} {'worst obj ratio':>16s}")
+    print(
+        f"{'case':26s} {'batch s':>8s} {'wall s':>8s} {'loop s':>8s} {'loop/batch':>10s} {'batch/over-training':>20s} {'max rel diff':>12s} {'worst obj ratio':>16s}"
+    )
     for name, o in out.items():
         o["batch_over_overtraining"] = round(o["seconds_batch"] / base, 2)
-        print(f"{name:26s} {o['seconds_batch']:8.3f} {o['wall_seconds_batch']:8.3f} {o['seconds_loop']:8.2f} {o['loop_over_batch']:9.1f}x "
-              f"{o['batch_over_overtraining']:19.2f}x {o['max_rel_param_diff']:12.1e} "
-              f"{o['worst_objective_ratio_batch_over_loop']:16.13f}")
+        print(
+            f"{name:26s} {o['seconds_batch']:8.3f} {o['wall_seconds_batch']:8.3f} {o['seconds_loop']:8.2f} {o['loop_over_batch']:9.1f}x "
+            f"{o['batch_over_overtraining']:19.2f}x {o['max_rel_param_diff']:12.1e} "
+            f"{o['worst_objective_ratio_batch_over_loop']:16.13f}"
+        )
     out["n_boot"] = args.n_boot
     out["cpu_count"] = os.cpu_count()
     out["load_average_1min"] = round(os.getloadavg()[0], 2)

@@ -145,10 +145,24 @@ def default_fits(df) -> list[dict]:
         cfg = default_config(ds)
         lr = select_runs(df, ds, cfg.loss_runs)
         er = select_runs(df, ds, cfg.error_runs)
-        fits.append(dict(part="default", kind="overtraining", label=f"{ds} loss",
-                         x=np.vstack([lr["C"].to_numpy(), lr["M"].to_numpy()]), y=lr[cfg.loss_col].to_numpy()))
-        fits.append(dict(part="default", kind="error", label=f"{ds} 17-task error",
-                         x=er[cfg.loss_col].to_numpy(), y=er[cfg.err_col].to_numpy()))
+        fits.append(
+            dict(
+                part="default",
+                kind="overtraining",
+                label=f"{ds} loss",
+                x=np.vstack([lr["C"].to_numpy(), lr["M"].to_numpy()]),
+                y=lr[cfg.loss_col].to_numpy(),
+            )
+        )
+        fits.append(
+            dict(
+                part="default",
+                kind="error",
+                label=f"{ds} 17-task error",
+                x=er[cfg.loss_col].to_numpy(),
+                y=er[cfg.err_col].to_numpy(),
+            )
+        )
     return fits
 
 
@@ -195,9 +209,19 @@ def run(fit: dict) -> dict:
     t1 = time.process_time()
     base, base_any, infeasible_lower = baseline_fit(kind, x, y)
     t2 = time.process_time()
-    return dict(part=fit["part"], kind=kind, label=fit["label"], n=int(y.size), t_ours_cold=t1 - t0, t_base=t2 - t1,
-                sse_ours=ours, sse_base=base, sse_base_any=base_any, infeasible_lower=infeasible_lower,
-                ratio=objective_ratio(ours, base, y))
+    return dict(
+        part=fit["part"],
+        kind=kind,
+        label=fit["label"],
+        n=int(y.size),
+        t_ours_cold=t1 - t0,
+        t_base=t2 - t1,
+        sse_ours=ours,
+        sse_base=base,
+        sse_base_any=base_any,
+        infeasible_lower=infeasible_lower,
+        ratio=objective_ratio(ours, base, y),
+    )
 
 
 def time_ours_in_sequence(fits: list[dict], rows: list[dict]) -> None:
@@ -268,8 +292,11 @@ def main(argv=None) -> int:
         rows.append(run(fit))
         if fit["part"] == "default":
             r = rows[-1]
-            print(f"  {r['label']:<28s} ours {r['t_ours_cold'] * 1e3:7.2f} ms  baseline {r['t_base'] * 1e3:8.1f} ms  "
-                  f"SSE ours {r['sse_ours']:.10e}  baseline {r['sse_base']:.10e}", flush=True)
+            print(
+                f"  {r['label']:<28s} ours {r['t_ours_cold'] * 1e3:7.2f} ms  baseline {r['t_base'] * 1e3:8.1f} ms  "
+                f"SSE ours {r['sse_ours']:.10e}  baseline {r['sse_base']:.10e}",
+                flush=True,
+            )
         elif (i + 1) % 100 == 0:
             print(f"  ... {i + 1} fits", flush=True)
     time_ours_in_sequence(fits, rows)
@@ -279,20 +306,26 @@ def main(argv=None) -> int:
     total = summarise(rows)
 
     print()
-    head = (f"{'fits':<14s}{'n':>5s}{'ours ms':>10s}{'cold ms':>10s}{'base ms':>10s}{'speedup':>10s}{'cold':>8s}"
-            f"{'worst ratio':>16s}{'worse':>7s}{'better':>8s}")
+    head = (
+        f"{'fits':<14s}{'n':>5s}{'ours ms':>10s}{'cold ms':>10s}{'base ms':>10s}{'speedup':>10s}{'cold':>8s}"
+        f"{'worst ratio':>16s}{'worse':>7s}{'better':>8s}"
+    )
     print(head)
     print("-" * len(head))
     for name, s in [*parts.items(), *kinds.items(), ("all", total)]:
-        print(f"{name:<14s}{s['n_fits']:>5d}{s['median_ms_ours']:>10.2f}{s['median_ms_ours_cold']:>10.2f}"
-              f"{s['median_ms_baseline']:>10.1f}{s['speedup_median']:>9.0f}x{s['speedup_median_cold']:>7.0f}x"
-              f"{s['worst_objective_ratio']:>16.12f}{s['n_worse']:>7d}{s['n_better_by_1e_6']:>8d}")
+        print(
+            f"{name:<14s}{s['n_fits']:>5d}{s['median_ms_ours']:>10.2f}{s['median_ms_ours_cold']:>10.2f}"
+            f"{s['median_ms_baseline']:>10.1f}{s['speedup_median']:>9.0f}x{s['speedup_median_cold']:>7.0f}x"
+            f"{s['worst_objective_ratio']:>16.12f}{s['n_worse']:>7d}{s['n_better_by_1e_6']:>8d}"
+        )
     print("(medians over fits; 'ours' timed fit after fit, 'cold' right after a baseline fit; ratio = our SSE /")
     print(" baseline's best feasible SSE; 'better' = ours lower by > 1e-6 relative)")
     worst = max(rows, key=lambda r: r["ratio"])
     print(f"worst ratio: {worst['label']} ({worst['ratio']:.15f})")
-    print(f"baseline runs whose lowest SSE was infeasible (negative coefficient or exponent outside the box): "
-          f"{total['n_baseline_infeasible_lower']}")
+    print(
+        f"baseline runs whose lowest SSE was infeasible (negative coefficient or exponent outside the box): "
+        f"{total['n_baseline_infeasible_lower']}"
+    )
     print(f"wall time {time.perf_counter() - wall0:.1f} s")
 
     summary = dict(

@@ -63,7 +63,9 @@ def _setup(d: Path, k: int, b: int) -> None:
     tM = 10 ** rng.uniform(np.log10(5), np.log10(500), k)
     (d / "targets.csv").write_text("N,M\n" + "\n".join(f"{n:.6g},{m:.6g}" for n, m in zip(tN, tM)) + "\n")
     _scalinglib(["fit", "runs.csv", "--law", "overtraining", "--bootstrap", str(b), "--save", "loss_fit.json"], d)
-    _scalinglib(["fit", "runs.csv", "--law", "error", "--bootstrap", str(b), "--seed", "1", "--save", "err_fit.json"], d)
+    _scalinglib(
+        ["fit", "runs.csv", "--law", "error", "--bootstrap", str(b), "--seed", "1", "--save", "err_fit.json"], d
+    )
 
 
 def main() -> int:
@@ -98,12 +100,19 @@ def main() -> int:
     }
     for name, label in labels.items():
         print(f"{label:52s} {med[name]:9.3f} {med[name] / med['fit']:7.2f}")
-    print(json.dumps({
-        "runs": args.runs, "targets": args.targets, "replicates": args.replicates, "targets_warned": n_warned,
-        "median_s": {k: round(v, 4) for k, v in med.items()},
-        "ratio_predict_to_fit": round(med["predict"] / med["fit"], 3),
-        "ratio_predict_text_to_fit": round(med["predict_text"] / med["fit"], 3),
-    }))
+    print(
+        json.dumps(
+            {
+                "runs": args.runs,
+                "targets": args.targets,
+                "replicates": args.replicates,
+                "targets_warned": n_warned,
+                "median_s": {k: round(v, 4) for k, v in med.items()},
+                "ratio_predict_to_fit": round(med["predict"] / med["fit"], 3),
+                "ratio_predict_text_to_fit": round(med["predict_text"] / med["fit"], 3),
+            }
+        )
+    )
     return 0
 
 

@@ -49,7 +49,9 @@ def _write_csv(path: Path) -> None:
 
 
 def _extract(rev: str, into: Path) -> Path:
-    blob = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "scalinglib"], capture_output=True, check=True).stdout
+    blob = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "scalinglib"], capture_output=True, check=True
+    ).stdout
     with tarfile.open(fileobj=BytesIO(blob)) as tar:
         tar.extractall(into)
     return into
@@ -68,7 +70,9 @@ def _time(cmd: list[str], pythonpath: str, cwd: Path) -> float:
 
 def _package_file(py: str, pythonpath: str, cwd: Path) -> str:
     code = "import scalinglib; print(scalinglib.__file__)"
-    return subprocess.run([py, "-c", code], env=_env(pythonpath), cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [py, "-c", code], env=_env(pythonpath), cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def main() -> int:

@@ -130,12 +130,16 @@ def results(pkg, df, chin) -> dict:
                 out[f"fit_law/{ds}/{obj}"] = _fit_record(fit.fit_law("overtraining", C=C, M=M, L=Lr, objective=obj))
             small = df[(df["dataset"] == ds) & df["model"].isin(paper.SMALL_MODELS)]
             out[f"chinchilla_testbed/{ds}"] = _fit_record(
-                fit.fit_chinchilla(small["N"].to_numpy(float), small["D"].to_numpy(float), small["loss_c4_val"].to_numpy(float)))
+                fit.fit_chinchilla(
+                    small["N"].to_numpy(float), small["D"].to_numpy(float), small["loss_c4_val"].to_numpy(float)
+                )
+            )
             for Mv, g in small.groupby("M"):
                 if len(g) >= 3:
                     for obj in ("lsq", "huber_log"):
                         out[f"compute/{ds}/{Mv}/{obj}"] = _fit_record(
-                            fit.fit_compute(g["C"].to_numpy(float), g["loss_c4_val"].to_numpy(float), objective=obj))
+                            fit.fit_compute(g["C"].to_numpy(float), g["loss_c4_val"].to_numpy(float), objective=obj)
+                        )
             cf = paper.fit_config(df, paper.default_config(ds))
             e = cf.error_fit
             out[f"error_huber/{ds}"] = _fit_record(fit.fit_error(e.inputs["L"], e.y, objective="huber_log"))
@@ -143,10 +147,16 @@ def results(pkg, df, chin) -> dict:
             out[f"refine_huber_log/{ds}"] = {"params": [float(x) for x in law.params.values()], "value": float(v)}
             for method, seed in (("pairs", 3), ("residual", 4)):
                 out[f"bootstrap/{ds}/loss/{method}"] = _boot_record(unc.bootstrap(cf.loss_fit, 300, method, seed=seed))
-                out[f"bootstrap/{ds}/error/{method}"] = _boot_record(unc.bootstrap(cf.error_fit, 300, method, seed=seed))
-            out[f"bootstrap/{ds}/loss/grid101"] = _boot_record(unc.bootstrap(cf.loss_fit, 100, "pairs", seed=5, grid_points=101))
+                out[f"bootstrap/{ds}/error/{method}"] = _boot_record(
+                    unc.bootstrap(cf.error_fit, 300, method, seed=seed)
+                )
+            out[f"bootstrap/{ds}/loss/grid101"] = _boot_record(
+                unc.bootstrap(cf.loss_fit, 100, "pairs", seed=5, grid_points=101)
+            )
             cb = unc.bootstrap_config(df, paper.default_config(ds), n_boot=100, seed=2)
-            out[f"bootstrap_config/{ds}"] = {"samples": [float(v) for v in cb.target_intervals().select_dtypes("number").to_numpy().ravel()]}
+            out[f"bootstrap_config/{ds}"] = {
+                "samples": [float(v) for v in cb.target_intervals().select_dtypes("number").to_numpy().ravel()]
+            }
         # per-M compute fits on random subsets, as in the sweep of bench_fit
         rng = np.random.default_rng(0)
         for i in range(40):
@@ -155,11 +165,16 @@ def results(pkg, df, chin) -> dict:
             small = df[(df["dataset"] == ds) & df["model"].isin(paper.SMALL_MODELS)]
             pick = small.iloc[np.sort(rng.choice(len(small), size=min(len(small), 5 + i % 10), replace=False))]
             if pick["M"].nunique() >= 2:
-                out[f"sweep_ot/{i}"] = _fit_record(fit.fit_overtraining(pick["C"].to_numpy(float), pick["M"].to_numpy(float),
-                                                                       pick[f"loss_{ev}"].to_numpy(float)))
+                out[f"sweep_ot/{i}"] = _fit_record(
+                    fit.fit_overtraining(
+                        pick["C"].to_numpy(float), pick["M"].to_numpy(float), pick[f"loss_{ev}"].to_numpy(float)
+                    )
+                )
             errs = df[(df["dataset"] == ds)].dropna(subset=["err_avg_subset"])
             pe = errs.iloc[np.sort(rng.choice(len(errs), size=min(len(errs), 4 + i % 8), replace=False))]
-            out[f"sweep_err/{i}"] = _fit_record(fit.fit_error(pe[f"loss_{ev}"].to_numpy(float), pe["err_avg_subset"].to_numpy(float)))
+            out[f"sweep_err/{i}"] = _fit_record(
+                fit.fit_error(pe[f"loss_{ev}"].to_numpy(float), pe["err_avg_subset"].to_numpy(float))
+            )
         # Chinchilla runs: lsq, huber_log, bootstraps (warm huber, loop lsq)
         N, D, L = (chin[c].to_numpy(float) for c in ("N", "D", "loss"))
         hub = fit.fit_chinchilla(N, D, L, objective="huber_log")
@@ -172,8 +187,12 @@ def results(pkg, df, chin) -> dict:
         for box in ({"alpha": (0.05, 0.6, 40), "beta": (0.05, 0.6, 40)},):
             out["chinchilla/box"] = _fit_record(fit.fit_chinchilla(N, D, L, box=box))
         out["compute/negative_box"] = _fit_record(
-            fit.fit_compute(np.array([1e18, 3e18, 1e19, 3e19, 1e20]), np.array([3.9, 3.7, 3.5, 3.35, 3.2]),
-                            box={"eta": (-0.5, 0.8, 300)}))
+            fit.fit_compute(
+                np.array([1e18, 3e18, 1e19, 3e19, 1e20]),
+                np.array([3.9, 3.7, 3.5, 3.35, 3.2]),
+                box={"eta": (-0.5, 0.8, 300)},
+            )
+        )
     return out
 
 
@@ -229,9 +248,14 @@ def timing(new, other, df, repeat: int, n_sweep: int) -> dict:
     pairs = {}
     for label, fn, args in (
         ("bench_fit", _time_fits, {"new": (fits,), "other": (fits,)}),
-        ("bench_bootstrap", _time_boot, {
-            "new": (_sub(new, "paper").fit_config(df, _sub(new, "paper").default_config("rpj")),),
-            "other": (_sub(other, "paper").fit_config(df, _sub(other, "paper").default_config("rpj")),)}),
+        (
+            "bench_bootstrap",
+            _time_boot,
+            {
+                "new": (_sub(new, "paper").fit_config(df, _sub(new, "paper").default_config("rpj")),),
+                "other": (_sub(other, "paper").fit_config(df, _sub(other, "paper").default_config("rpj")),),
+            },
+        ),
     ):
         t_new, t_other = [], []
         fn(new, *args["new"])  # warm both (imports, caches)
@@ -241,12 +265,18 @@ def timing(new, other, df, repeat: int, n_sweep: int) -> dict:
             for name, pkg in order:
                 (t_new if name == "new" else t_other).append(fn(pkg, *args[name]))
         pairs[label] = dict(
-            seconds_this=float(np.median(t_new)), seconds_other=float(np.median(t_other)),
+            seconds_this=float(np.median(t_new)),
+            seconds_other=float(np.median(t_other)),
             ratio_other_over_this=float(np.median(np.array(t_other) / np.array(t_new))),
-            min_ratio=float(np.min(t_other) / np.min(t_new)), repeat=repeat)
-        print(f"{label}: this {np.median(t_new):.3f} s, other {np.median(t_other):.3f} s (medians of {repeat}); "
-              f"ratio other/this: median of pairs {pairs[label]['ratio_other_over_this']:.3f}, "
-              f"best/best {pairs[label]['min_ratio']:.3f}", flush=True)
+            min_ratio=float(np.min(t_other) / np.min(t_new)),
+            repeat=repeat,
+        )
+        print(
+            f"{label}: this {np.median(t_new):.3f} s, other {np.median(t_other):.3f} s (medians of {repeat}); "
+            f"ratio other/this: median of pairs {pairs[label]['ratio_other_over_this']:.3f}, "
+            f"best/best {pairs[label]['min_ratio']:.3f}",
+            flush=True,
+        )
     return pairs
 
 
@@ -276,9 +306,13 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             a, b = results(other, df, chin), results(new, df, chin)
             worst, where, bad = compare(a, b, args.rtol)
-            n_numbers = sum(len(np.atleast_1d(v)) for r in a.values() for v in r.values() if not isinstance(v, (bool, str)))
-            print(f"{len(a)} results, {n_numbers} numbers compared in {time.perf_counter() - t0:.0f} s; "
-                  f"largest relative difference {worst:.3g} ({where})")
+            n_numbers = sum(
+                len(np.atleast_1d(v)) for r in a.values() for v in r.values() if not isinstance(v, (bool, str))
+            )
+            print(
+                f"{len(a)} results, {n_numbers} numbers compared in {time.perf_counter() - t0:.0f} s; "
+                f"largest relative difference {worst:.3g} ({where})"
+            )
             for line in bad:
                 print("DIFFERENT:", line)
             summary["check"] = dict(n_results=len(a), max_rel_diff=worst, where=where, n_different_diagnostics=len(bad))

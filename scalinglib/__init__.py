@@ -80,8 +80,26 @@ _LAZY: dict[str, str] = {
 
 #: Submodules reachable as attributes (``scalinglib.fit``), as when they were imported eagerly.
 _SUBMODULES = frozenset(
-    {"backtest", "catalog", "chinchilla", "cli", "data", "evaluation", "figures", "fit", "forecast", "laws", "otherlabs", "overtraining",
-     "paper", "planning", "plotting", "recipe", "uncertainty", "userdata"}
+    {
+        "backtest",
+        "catalog",
+        "chinchilla",
+        "cli",
+        "data",
+        "evaluation",
+        "figures",
+        "fit",
+        "forecast",
+        "laws",
+        "otherlabs",
+        "overtraining",
+        "paper",
+        "planning",
+        "plotting",
+        "recipe",
+        "uncertainty",
+        "userdata",
+    }
 )
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports

@@ -92,14 +92,18 @@ class BacktestTarget:
 
     def config(self, eval_set: str = DEFAULT_EVAL, downstream: str = "avg_subset") -> Config:
         if not self.applicable:
-            raise ValueError(f"target {self.dataset}/{self.target.model}/M={self.target.M:g} is not applicable: {self.reason}")
+            raise ValueError(
+                f"target {self.dataset}/{self.target.model}/M={self.target.M:g} is not applicable: {self.reason}"
+            )
         return Config(self.dataset, self.loss_runs, self.error_runs, (self.target,), eval_set, downstream)
 
 
 def _runs(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
     d = df[df["dataset"] == dataset]
     if d.empty:
-        raise ValueError(f"no runs of training set {dataset!r} in the table; choose one of {sorted(df['dataset'].unique())}")
+        raise ValueError(
+            f"no runs of training set {dataset!r} in the table; choose one of {sorted(df['dataset'].unique())}"
+        )
     return d
 
 
@@ -110,7 +114,11 @@ def _index(d: pd.DataFrame) -> dict[tuple[str, float], tuple[float, float]]:
 
 def _rule(dataset: str, runs: dict, target: Run) -> BacktestTarget:
     N_t, C_t = runs[(target.model, float(target.M))]
-    ladder = [Run(m, 20.0) for m in SMALL_MODELS if (m, 20.0) in runs and runs[(m, 20.0)][0] < N_t and runs[(m, 20.0)][1] < C_t]
+    ladder = [
+        Run(m, 20.0)
+        for m in SMALL_MODELS
+        if (m, 20.0) in runs and runs[(m, 20.0)][0] < N_t and runs[(m, 20.0)][1] < C_t
+    ]
     smallest = SMALL_MODELS[0]
     cand = sorted(
         (M for (m, M), (_, c) in runs.items() if m == smallest and M != 20.0 and M <= ANCHOR_CAP and c < C_t),
@@ -124,7 +132,9 @@ def _rule(dataset: str, runs: dict, target: Run) -> BacktestTarget:
     loss_runs = tuple(ladder + anchors)
     reasons = []
     if len(ladder) < MIN_LADDER:
-        reasons.append(f"only {len(ladder)} smaller model size(s) at M = 20 cost less than the target (need {MIN_LADDER})")
+        reasons.append(
+            f"only {len(ladder)} smaller model size(s) at M = 20 cost less than the target (need {MIN_LADDER})"
+        )
     if len(loss_runs) < MIN_LOSS_RUNS:
         reasons.append(f"only {len(loss_runs)} cheaper loss-fit runs (need {MIN_LOSS_RUNS})")
     if len({r.M for r in loss_runs}) < 2:
@@ -229,10 +239,30 @@ def calibration(
             )
             rows.append(r)
     cols = [
-        "dataset", "model", "size", "N", "M", "C", "headline",
-        "loss_observed", "loss_predicted", "loss_low", "loss_high", "loss_covered", "loss_rel_error",
-        "err_observed", "err_predicted", "err_low", "err_high", "err_covered", "err_rel_error",
-        "n_loss_runs", "n_error_runs", "n_redrawn", "method", "level",
+        "dataset",
+        "model",
+        "size",
+        "N",
+        "M",
+        "C",
+        "headline",
+        "loss_observed",
+        "loss_predicted",
+        "loss_low",
+        "loss_high",
+        "loss_covered",
+        "loss_rel_error",
+        "err_observed",
+        "err_predicted",
+        "err_low",
+        "err_high",
+        "err_covered",
+        "err_rel_error",
+        "n_loss_runs",
+        "n_error_runs",
+        "n_redrawn",
+        "method",
+        "level",
     ]
     return pd.DataFrame(rows)[cols]
 
@@ -318,8 +348,13 @@ def compare_laws(
                     key = (ds, law, objective, t.loss_runs)
                 r = dict(base, law=law, objective=objective, n_points=len(runs))
                 if law == "compute_per_M" and len(runs) < MIN_PER_M:
-                    r.update(identified=False, loss_predicted=np.nan, applicable=False, notes="",
-                             reason=f"only {len(runs)} cheaper run(s) at M = {t.target.M:g} (need {MIN_PER_M})")
+                    r.update(
+                        identified=False,
+                        loss_predicted=np.nan,
+                        applicable=False,
+                        notes="",
+                        reason=f"only {len(runs)} cheaper run(s) at M = {t.target.M:g} (need {MIN_PER_M})",
+                    )
                     rows.append(r)
                     continue
                 if key not in cache:
@@ -338,7 +373,9 @@ def compare_laws(
                     cache[key] = fit
                 fit = cache[key]
                 if isinstance(fit, FitError):
-                    r.update(identified=False, loss_predicted=np.nan, applicable=False, notes="", reason=f"fit failed: {fit}")
+                    r.update(
+                        identified=False, loss_predicted=np.nan, applicable=False, notes="", reason=f"fit failed: {fit}"
+                    )
                     rows.append(r)
                     continue
                 if law == "overtraining":
@@ -347,14 +384,36 @@ def compare_laws(
                     pred = float(fit.law.predict(tr["N"], tr["D"]))
                 else:
                     pred = float(fit.law.predict(t.C))
-                r.update(identified=bool(fit.identified), loss_predicted=pred, applicable=True, reason="",
-                         notes="; ".join(fit.notes))
+                r.update(
+                    identified=bool(fit.identified),
+                    loss_predicted=pred,
+                    applicable=True,
+                    reason="",
+                    notes="; ".join(fit.notes),
+                )
                 rows.append(r)
     out = pd.DataFrame(rows)
     out["rel_error"] = (out["loss_predicted"] - out["loss_observed"]) / out["loss_observed"]
     out["abs_rel_error"] = out["rel_error"].abs()
-    cols = ["dataset", "model", "size", "M", "C", "headline", "law", "objective", "n_points", "identified",
-            "loss_observed", "loss_predicted", "rel_error", "abs_rel_error", "applicable", "reason", "notes"]
+    cols = [
+        "dataset",
+        "model",
+        "size",
+        "M",
+        "C",
+        "headline",
+        "law",
+        "objective",
+        "n_points",
+        "identified",
+        "loss_observed",
+        "loss_predicted",
+        "rel_error",
+        "abs_rel_error",
+        "applicable",
+        "reason",
+        "notes",
+    ]
     return out[cols]
 
 

@@ -42,7 +42,9 @@ def exclude_highest_losses(runs: pd.DataFrame, n_excluded: int = 5, loss_col: st
 
 def log_residuals(law: ChinchillaLaw, runs: pd.DataFrame) -> np.ndarray:
     """ln(observed loss) - ln(predicted loss) of a Chinchilla law on runs with N, D, loss."""
-    return np.log(runs["loss"].to_numpy(float)) - np.log(law.predict(runs["N"].to_numpy(float), runs["D"].to_numpy(float)))
+    return np.log(runs["loss"].to_numpy(float)) - np.log(
+        law.predict(runs["N"].to_numpy(float), runs["D"].to_numpy(float))
+    )
 
 
 def parameter_sets(

@@ -90,11 +90,21 @@ def _loss_panel(ax, result: FitResult, C_extra=None, M_extra=None) -> None:
         ms = _curve_ms(s["M"], M_extra)
         for m in ms:
             ax.plot(grid, _loss_at(result.law, grid, m), color=pl.m_color(m), lw=1.4, label=f"law at M = {m:.3g}")
-        ax.scatter(C, y, c=[pl.m_color(m) for m in s["M"]], s=22, edgecolors="white", linewidths=0.5, zorder=3,
-                   label="fitted runs (colour: M)")
+        ax.scatter(
+            C,
+            y,
+            c=[pl.m_color(m) for m in s["M"]],
+            s=22,
+            edgecolors="white",
+            linewidths=0.5,
+            zorder=3,
+            label="fitted runs (colour: M)",
+        )
     else:
         ax.plot(grid, _loss_at(result.law, grid, 0.0), color=pl.OKABE_ITO["blue"], lw=1.4, label="law")
-        ax.scatter(C, y, color=pl.OKABE_ITO["blue"], s=22, edgecolors="white", linewidths=0.5, zorder=3, label="fitted runs")
+        ax.scatter(
+            C, y, color=pl.OKABE_ITO["blue"], s=22, edgecolors="white", linewidths=0.5, zorder=3, label="fitted runs"
+        )
     pl.log_axes(ax, "C", "loss")
     _plain_y(ax)
 
@@ -107,7 +117,16 @@ def _error_panel(ax, result: FitResult, L_extra=None) -> None:
     ax.axvspan(L.min(), L.max(), **_SHADE, label="fitted range of loss")
     law: Any = result.law
     ax.plot(grid, law.predict(grid), color=pl.OKABE_ITO["vermillion"], lw=1.4, label="error law")
-    ax.scatter(L, err, color=pl.OKABE_ITO["vermillion"], s=22, edgecolors="white", linewidths=0.5, zorder=3, label="fitted runs")
+    ax.scatter(
+        L,
+        err,
+        color=pl.OKABE_ITO["vermillion"],
+        s=22,
+        edgecolors="white",
+        linewidths=0.5,
+        zorder=3,
+        label="fitted runs",
+    )
     pl.log_axes(ax, "loss", "err", logx=False, logy=False)
 
 
@@ -139,8 +158,9 @@ def forecast_figure(fc: Forecast, result: FitResult, error_result: FitResult | N
     many = fc.n_targets > MAX_BARS
     with pl.style():
         # one column: the figure stays legible at the width of a page or a terminal's image viewer
-        fig, axes = plt.subplots(2 if chained else 1, 1, figsize=(6.6, 9.0 if chained else 4.6), layout="constrained",
-                                 squeeze=False)
+        fig, axes = plt.subplots(
+            2 if chained else 1, 1, figsize=(6.6, 9.0 if chained else 4.6), layout="constrained", squeeze=False
+        )
         ax = axes[0][0]
         M = fc.targets["M"]
         _loss_panel(ax, result, C_extra=fc.targets["C"], M_extra=M[np.isfinite(M)] if np.all(np.isfinite(M)) else None)
@@ -151,8 +171,13 @@ def forecast_figure(fc: Forecast, result: FitResult, error_result: FitResult | N
             if prefix in fc.intervals:
                 out.append((f"{pct} law interval", fc.intervals[prefix], {"colors": "0.1", "lw": 3.0, "zorder": 4.5}))
             if f"{prefix}_new_run" in fc.intervals:
-                out.append((f"{pct} new-run interval", fc.intervals[f"{prefix}_new_run"],
-                            {"colors": pl.OKABE_ITO["orange"], "lw": 1.2, "zorder": 4}))
+                out.append(
+                    (
+                        f"{pct} new-run interval",
+                        fc.intervals[f"{prefix}_new_run"],
+                        {"colors": pl.OKABE_ITO["orange"], "lw": 1.2, "zorder": 4},
+                    )
+                )
             return out
 
         _targets(ax, fc.targets["C"], fc.loss, bounds("loss"), many, "targets (predicted)")
@@ -186,12 +211,33 @@ def plan_figure(plan: Plan, law, result: FitResult):
         m_lo, m_hi = float(s["M"].min()), float(s["M"].max())
         ax.fill_between(grid, m_lo * grid, m_hi * grid, **_SHADE, label=f"fitted range of M [{m_lo:.3g}, {m_hi:.3g}]")
         ax.plot(grid, D_iso, color=pl.OKABE_ITO["blue"], lw=1.6, label=f"loss = {plan.target_loss:.4g} (iso-loss)")
-        ax.plot(grid, plan.train_flops / (6.0 * grid), color="0.4", lw=1.0, ls="--",
-                label=f"same training FLOPs 6ND = {plan.train_flops:.3g}")
-        ax.scatter(s["N"], s["D"], c=[pl.m_color(m) for m in s["M"]], s=22, edgecolors="white", linewidths=0.5,
-                   zorder=3, label="fitted runs (colour: M)")
-        ax.plot([plan.N], [plan.D], "*", color=pl.OKABE_ITO["vermillion"], ms=14, zorder=5,
-                label=f"plan: N = {plan.N:.3g}, D = {plan.D:.3g} (M = {plan.M:.3g})")
+        ax.plot(
+            grid,
+            plan.train_flops / (6.0 * grid),
+            color="0.4",
+            lw=1.0,
+            ls="--",
+            label=f"same training FLOPs 6ND = {plan.train_flops:.3g}",
+        )
+        ax.scatter(
+            s["N"],
+            s["D"],
+            c=[pl.m_color(m) for m in s["M"]],
+            s=22,
+            edgecolors="white",
+            linewidths=0.5,
+            zorder=3,
+            label="fitted runs (colour: M)",
+        )
+        ax.plot(
+            [plan.N],
+            [plan.D],
+            "*",
+            color=pl.OKABE_ITO["vermillion"],
+            ms=14,
+            zorder=5,
+            label=f"plan: N = {plan.N:.3g}, D = {plan.D:.3g} (M = {plan.M:.3g})",
+        )
         pl.log_axes(ax, "N", "D")
         Ds = np.concatenate([s["D"], [plan.D]])
         ax.set_ylim(Ds.min() / 5, Ds.max() * 20)

@@ -144,10 +144,7 @@ def multiplier_warning(M: float, m_range: tuple[float, float]) -> str | None:
     lo, hi = m_range
     if lo <= M <= hi or not np.isfinite(M):
         return None
-    return (
-        f"M = {M:.3g} lies outside the fitted M range [{lo:.3g}, {hi:.3g}]: the law's M-dependence "
-        "is extrapolated"
-    )
+    return f"M = {M:.3g} lies outside the fitted M range [{lo:.3g}, {hi:.3g}]: the law's M-dependence is extrapolated"
 
 
 # ----------------------------------------------------------------------------- result
@@ -264,7 +261,9 @@ def _law_inputs(result: FitResult, t: Mapping[str, np.ndarray]) -> list[np.ndarr
         raise FitError("the loss law cannot be an error law: give the loss fit first and the error fit as error_fit")
     x = [t[n] for n in names]
     if not all(np.all(np.isfinite(v)) for v in x):
-        raise FitError(f"the {type(result.law).__name__} needs targets with {' and '.join(names)}; give N and D, N and M, or C and M")
+        raise FitError(
+            f"the {type(result.law).__name__} needs targets with {' and '.join(names)}; give N and D, N and M, or C and M"
+        )
     return x
 
 
@@ -272,7 +271,9 @@ def _noise(result: FitResult, shape: tuple[int, int], rng: np.random.Generator) 
     """Draws of the fit's run-to-run noise: s * resampled centred residuals (log scale for huber_log)."""
     n, p = result.n_points, N_PARAMS[spec_of(result.law).kind]
     if n <= p:
-        raise FitError(f"a new-run interval needs more runs than parameters ({n} runs, {p} parameters): the residuals are all zero")
+        raise FitError(
+            f"a new-run interval needs more runs than parameters ({n} runs, {p} parameters): the residuals are all zero"
+        )
     s = np.sqrt(n / (n - p))
     log_scale = result.objective == "huber_log"
     r = np.log(result.y) - np.log(result.predicted) if log_scale else result.residuals
@@ -344,10 +345,17 @@ def _forecast(fit, targets, error_fit, bootstrap, error_bootstrap, level, new_ru
     if boot is not None and (eres is None or eboot is not None):
         n_boot = boot.n_boot if eboot is None else min(boot.n_boot, eboot.n_boot)
         if eboot is not None and eboot.n_boot != boot.n_boot:
-            notes.append(f"the first {n_boot} replicates of each fit are paired ({boot.n_boot} and {eboot.n_boot} saved)")
-        if eres is not None and eboot is not None and eboot.seed is not None and eboot.seed == boot.seed \
-                and eres.n_points == result.n_points \
-                and eboot.method == boot.method == "residual":
+            notes.append(
+                f"the first {n_boot} replicates of each fit are paired ({boot.n_boot} and {eboot.n_boot} saved)"
+            )
+        if (
+            eres is not None
+            and eboot is not None
+            and eboot.seed is not None
+            and eboot.seed == boot.seed
+            and eres.n_points == result.n_points
+            and eboot.method == boot.method == "residual"
+        ):
             notes.append(
                 f"both fits were bootstrapped with seed {boot.seed} on as many runs: their resamples are drawn "
                 "alike; bootstrap one with another --seed for independent replicates"
@@ -361,12 +369,23 @@ def _forecast(fit, targets, error_fit, bootstrap, error_bootstrap, level, new_ru
                 "(its residuals resampled, inflated by sqrt(n / (n - p)))"
             )
     elif new_run:
-        raise FitError("a new-run interval needs bootstrap replicates: fit with --bootstrap B --save (or pass bootstrap=)")
+        raise FitError(
+            "a new-run interval needs bootstrap replicates: fit with --bootstrap B --save (or pass bootstrap=)"
+        )
     elif boot is not None and eres is not None and eboot is None:
         notes.append("no intervals: the error fit carries no bootstrap replicates")
 
     ex = _extrapolation(result, eres, t, loss, err)
-    return Forecast(targets=t, loss=loss, err=err, intervals=intervals, level=level, n_boot=n_boot, extrapolation=ex, notes=tuple(notes))
+    return Forecast(
+        targets=t,
+        loss=loss,
+        err=err,
+        intervals=intervals,
+        level=level,
+        n_boot=n_boot,
+        extrapolation=ex,
+        notes=tuple(notes),
+    )
 
 
 def _replicate_intervals(result, boot, eres, eboot, x, n_boot, level, new_run, rng, percentile_interval):
@@ -434,4 +453,6 @@ def _extrapolation(result: FitResult, eres: FitResult | None, t, loss, err) -> E
                 )
             if not 0.0 <= err[i] <= 1.0:
                 lines[i].append(f"predicted error {err[i]:.4g} lies outside [0, 1]: the error law does not hold there")
-    return Extrapolation(ratios=ratios, ranges=ranges, loss_outside=loss_outside, warnings=tuple(tuple(w) for w in lines))
+    return Extrapolation(
+        ratios=ratios, ranges=ranges, loss_outside=loss_outside, warnings=tuple(tuple(w) for w in lines)
+    )

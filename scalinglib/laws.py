@@ -256,4 +256,3 @@ class SigmoidLaw(_Law):
         """(floor, ceiling) of the error: (b, a + b) for a >= 0 (arrays for a batch of laws)."""
         lo, hi = self.b, self.b + self.a
         return (np.minimum(lo, hi), np.maximum(lo, hi))
-

@@ -141,7 +141,11 @@ def predict_all(df: pd.DataFrame, fitted: ConfigFit) -> pd.DataFrame:
 
 
 def recipe_table(
-    df: pd.DataFrame, config: Config, n_boot: int = 1000, seed: int | None = 0, level: float = 0.9,
+    df: pd.DataFrame,
+    config: Config,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+    level: float = 0.9,
     method: str = "residual",
 ) -> tuple[pd.DataFrame, ConfigBootstrap]:
     """Predicted versus observed loss and error of every target, with bootstrap intervals.

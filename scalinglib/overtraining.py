@@ -79,7 +79,9 @@ def _check_dataset(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
 M_VALUES: tuple[float, ...] = (5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0)
 
 
-def missing_cells(df: pd.DataFrame, models: Sequence[str] = SMALL_MODELS, Ms: Sequence[float] = M_VALUES) -> pd.DataFrame:
+def missing_cells(
+    df: pd.DataFrame, models: Sequence[str] = SMALL_MODELS, Ms: Sequence[float] = M_VALUES
+) -> pd.DataFrame:
     """Cells (training set, model, M) of the full small-model grid that have no run.
 
     Returns columns ``dataset``, ``model``, ``size``, ``M`` (empty when the grid is full).
@@ -264,7 +266,9 @@ def _lam_for(eta: np.ndarray, lc: np.ndarray, r: np.ndarray) -> tuple[np.ndarray
     return lam, np.einsum("gn,gn->g", res, res)
 
 
-def fit_compute_fixed_floor(C, L, E: float, eta: float | None = None, box: tuple[float, float, int] | None = None) -> FixedFloorFit:
+def fit_compute_fixed_floor(
+    C, L, E: float, eta: float | None = None, box: tuple[float, float, int] | None = None
+) -> FixedFloorFit:
     r"""Least-squares fit of :math:`L = E + \lambda C^{-\eta}` with the floor E held fixed.
 
     Minimises :math:`\sum_i (L_i - E - \lambda C_i^{-\eta})^2` over lambda >= 0 and,
@@ -295,19 +299,25 @@ def fit_compute_fixed_floor(C, L, E: float, eta: float | None = None, box: tuple
     lc, r = np.log(C), L - E
     if eta is not None:
         lam, sse = _lam_for(np.array([float(eta)]), lc, r)
-        return FixedFloorFit(ComputeLaw(E=float(E), lam=float(lam[0]), eta=float(eta)), float(sse[0]), C.size, True, False)
+        return FixedFloorFit(
+            ComputeLaw(E=float(E), lam=float(lam[0]), eta=float(eta)), float(sse[0]), C.size, True, False
+        )
     lo, hi, n = box or SEARCH_BOXES["compute"]["eta"]
     grid = np.linspace(lo, hi, n)
     _, sse = _lam_for(grid, lc, r)
     i = int(np.argmin(sse))
     a, b = grid[max(i - 1, 0)], grid[min(i + 1, n - 1)]
-    res = optimize.minimize_scalar(lambda t: float(_lam_for(np.array([t]), lc, r)[1][0]), bounds=(a, b), method="bounded", options={"xatol": 1e-12})
+    res = optimize.minimize_scalar(
+        lambda t: float(_lam_for(np.array([t]), lc, r)[1][0]), bounds=(a, b), method="bounded", options={"xatol": 1e-12}
+    )
     e = float(res.x) if res.fun <= sse[i] else float(grid[i])
     lam, s = _lam_for(np.array([e]), lc, r)
     return FixedFloorFit(ComputeLaw(E=float(E), lam=float(lam[0]), eta=e), float(s[0]), C.size, False, i in (0, n - 1))
 
 
-def shared_floor(df: pd.DataFrame, dataset: str, eval_set: str = DEFAULT_EVAL, models: Sequence[str] = SMALL_MODELS) -> FitResult:
+def shared_floor(
+    df: pd.DataFrame, dataset: str, eval_set: str = DEFAULT_EVAL, models: Sequence[str] = SMALL_MODELS
+) -> FitResult:
     r"""The over-training law :math:`L(C, M) = E + (a M^\eta + b M^{-\eta}) C^{-\eta}` on all runs of ``models``.
 
     By default the four small models at every M of the training set (31 or 32 runs).

@@ -212,7 +212,8 @@ def predict_targets(df: pd.DataFrame, fitted: ConfigFit, targets: Sequence[Run] 
         if out[-1].err_outside_unit:
             warnings.warn(
                 f"Err(L) predicts an error of {float(ep):.4g} for {r['model']} ({cfg.dataset}), outside [0, 1]",
-                FitWarning, stacklevel=2,
+                FitWarning,
+                stacklevel=2,
             )
     return out
 
@@ -265,8 +266,11 @@ def headline_table(df: pd.DataFrame | None = None, styled: bool = False):
     table.index = pd.Index([f"{MODEL_LABELS[m]}, M = {M:g}" for m, M in zip(t["model"], t["M"])], name="target")
     if not styled:
         return table
-    formats = {c: "{:.2f}" if "rel. error" in c[1] else "{:.0f}×" if c[0] == "compute ratio" else "{:.4f}"
-               for c in columns if c[0]}
+    formats = {
+        c: "{:.2f}" if "rel. error" in c[1] else "{:.0f}×" if c[0] == "compute ratio" else "{:.4f}"
+        for c in columns
+        if c[0]
+    }
     return (
         table.style.format(formats)
         .set_properties(**{"white-space": "nowrap"})

@@ -111,7 +111,9 @@ def optimal_multiplier(law: OvertrainingLaw) -> float:
     try:
         return float(law.optimal_multiplier())
     except ValueError as exc:
-        raise PlanError(f"the compute-optimal multiplier needs a, b, eta > 0; got a={law.a}, b={law.b}, eta={law.eta}") from exc
+        raise PlanError(
+            f"the compute-optimal multiplier needs a, b, eta > 0; got a={law.a}, b={law.b}, eta={law.eta}"
+        ) from exc
 
 
 def compute_optimal(law: OvertrainingLaw | ChinchillaLaw, C) -> tuple[np.ndarray, np.ndarray]:
@@ -200,7 +202,15 @@ def _plan_arrays(E, A, B, alpha, beta, target, T):
 def _make_plan(N: float, D: float, target: float, T: float) -> Plan:
     train = 6.0 * N * D
     inference = 2.0 * N * T
-    return Plan(N=N, D=D, M=D / N, train_flops=train, inference_flops=inference, total_flops=train + inference, target_loss=target)
+    return Plan(
+        N=N,
+        D=D,
+        M=D / N,
+        train_flops=train,
+        inference_flops=inference,
+        total_flops=train + inference,
+        target_loss=target,
+    )
 
 
 def _check_T(inference_tokens) -> float:
@@ -235,7 +245,9 @@ def plan_for_loss(law: OvertrainingLaw | ChinchillaLaw, target_loss: float, infe
         raise PlanError(f"planning needs A, B, alpha, beta > 0; the law has A={A}, B={B}, alpha={alpha}, beta={beta}")
     N, D, ok, _ = _plan_arrays(E, A, B, alpha, beta, target, T)
     if not ok[0]:
-        raise PlanError("no interior optimum found for this target (the optimum lies outside N_min * [1 + 1e-12, e^100])")
+        raise PlanError(
+            "no interior optimum found for this target (the optimum lies outside N_min * [1 + 1e-12, e^100])"
+        )
     return _make_plan(float(N[0]), float(D[0]), target, T)
 
 
@@ -309,8 +321,9 @@ def demand_for_multiplier(
     """
     if not (np.isfinite(M) and M > 0):
         raise PlanError(f"M must be finite and positive, got {M!r}")
-    return _demand_crossing(lambda t: np.log(plan_for_loss(law, target_loss, t).M), np.log(M), "multiplier M",
-                            T_range, show=np.exp)
+    return _demand_crossing(
+        lambda t: np.log(plan_for_loss(law, target_loss, t).M), np.log(M), "multiplier M", T_range, show=np.exp
+    )
 
 
 def demand_for_saving(
@@ -601,7 +614,9 @@ def optimal_multiplier_by_runs(
             runs = select_runs(df, ds, cfg.loss_runs)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FitWarning)
-                fit = fit_overtraining(runs["C"].to_numpy(float), runs["M"].to_numpy(float), runs[cfg.loss_col].to_numpy(float))
+                fit = fit_overtraining(
+                    runs["C"].to_numpy(float), runs["M"].to_numpy(float), runs[cfg.loss_col].to_numpy(float)
+                )
             b = loss_bootstrap_like_config(fit, n_boot, method, seed)
             band = compute_optimal_band(b, [1.0], level=level).iloc[0]
             rows.append(

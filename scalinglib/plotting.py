@@ -62,8 +62,21 @@ M_COLORS = dict(zip(M_VALUES, ("#332288", "#4477AA", "#66CCEE", "#228833", "#CCB
 #: Line style of each token multiplier M, so that lines of different multipliers stay apart
 #: in greyscale and where two colours are close (M = 320 and 640): solid at the
 #: compute-optimal M = 20, dash patterns elsewhere, no two neighbouring multipliers alike.
-M_LINESTYLES = dict(zip(M_VALUES, ((0, (1, 1.5)), (0, (4, 1.5, 1, 1.5)), "-", (0, (6, 2)),
-                                   (0, (1, 1.5)), (0, (4, 1.5, 1, 1.5)), (0, (6, 2)), (0, (1.5, 2)))))
+M_LINESTYLES = dict(
+    zip(
+        M_VALUES,
+        (
+            (0, (1, 1.5)),
+            (0, (4, 1.5, 1, 1.5)),
+            "-",
+            (0, (6, 2)),
+            (0, (1, 1.5)),
+            (0, (4, 1.5, 1, 1.5)),
+            (0, (6, 2)),
+            (0, (1.5, 2)),
+        ),
+    )
+)
 
 DATASET_COLORS = {"c4_original": OKABE_ITO["blue"], "rpj": OKABE_ITO["vermillion"], "rw_original": OKABE_ITO["green"]}
 
@@ -95,7 +108,9 @@ _RC: dict[RcKeyType, Any] = {
     "figure.figsize": (6.4, 4.2),
     "figure.dpi": 110,
     "savefig.dpi": 150,
-    "axes.prop_cycle": cycler(color=[OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "sky", "purple", "yellow", "black")]),
+    "axes.prop_cycle": cycler(
+        color=[OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "sky", "purple", "yellow", "black")]
+    ),
     "axes.grid": True,
     "grid.alpha": 0.3,
     "grid.linewidth": 0.6,
@@ -214,11 +229,13 @@ def _set_in_kernel(name: str, value) -> None:
         return
     glued = shell.user_ns.setdefault("glued", Glued())
     if not isinstance(glued, Glued):
-        raise ValueError(f"the kernel's name 'glued' is taken by a {type(glued).__name__}; the chapters' prose reads it")
+        raise TypeError(f"the kernel's name 'glued' is taken by a {type(glued).__name__}; the chapters' prose reads it")
     setattr(glued, name, value)
 
 
-def log_axes(ax: plt.Axes, x: str | None = None, y: str | None = None, logx: bool = True, logy: bool = True) -> plt.Axes:
+def log_axes(
+    ax: plt.Axes, x: str | None = None, y: str | None = None, logx: bool = True, logy: bool = True
+) -> plt.Axes:
     """Log-scale the axes and label them from :data:`AXIS_LABELS` (or the text given)."""
     if logx:
         ax.set_xscale("log")
@@ -239,9 +256,7 @@ from matplotlib.lines import Line2D
 
 def size_handles(models, color: str = "0.35", **kw) -> list:
     """Legend handles: one marker per model size (grey unless ``color`` is given)."""
-    return [
-        Line2D([], [], ls="none", marker=size_marker(m), color=color, label=size_label(m), **kw) for m in models
-    ]
+    return [Line2D([], [], ls="none", marker=size_marker(m), color=color, label=size_label(m), **kw) for m in models]
 
 
 def m_handles(Ms, marker: str = "o", **kw) -> list:
@@ -270,7 +285,12 @@ def dataset_panels(datasets, sharex: bool = True, sharey: bool = True, height: f
     Returns ``(fig, axes)`` with ``axes`` a list in the order of ``datasets``.
     """
     fig, axes = plt.subplots(
-        1, len(datasets), figsize=(width * len(datasets), height), sharex=sharex, sharey=sharey, squeeze=False,
+        1,
+        len(datasets),
+        figsize=(width * len(datasets), height),
+        sharex=sharex,
+        sharey=sharey,
+        squeeze=False,
         layout="constrained",
     )
     panels = list(axes[0])
@@ -342,7 +362,9 @@ def eval_set_label(name: str) -> str:
 
 def task_label(task: str) -> str:
     """Readable name of a downstream task."""
-    return TASK_LABELS.get(task, task.replace("bigbench_", "BIG-bench ").replace("agi_eval_", "AGIEval ").replace("_", " "))
+    return TASK_LABELS.get(
+        task, task.replace("bigbench_", "BIG-bench ").replace("agi_eval_", "AGIEval ").replace("_", " ")
+    )
 
 
 def percent_axis(ax: plt.Axes, axis: str = "y") -> plt.Axes:

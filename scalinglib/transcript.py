@@ -21,8 +21,13 @@ __all__ = ["run", "format_command", "show", "reader_path", "DATA_ENV_VARS"]
 
 #: The environment variables that name a data directory (see the README), in the order
 #: they are tried by :func:`reader_path` (the cache last: it may hold the others' downloads).
-DATA_ENV_VARS = ("SCALINGLIB_DATA", "SCALINGLIB_EXTERNAL", "SCALINGLIB_SARDANA", "SCALINGLIB_LADDER",
-                 "SCALINGLIB_CACHE")
+DATA_ENV_VARS = (
+    "SCALINGLIB_DATA",
+    "SCALINGLIB_EXTERNAL",
+    "SCALINGLIB_SARDANA",
+    "SCALINGLIB_LADDER",
+    "SCALINGLIB_CACHE",
+)
 
 
 def reader_path(path: str | os.PathLike, root: str | os.PathLike = ".") -> str:
@@ -63,8 +68,9 @@ def run(args: Sequence[str], cwd: str | os.PathLike | None = None) -> str:
     subprocess.CalledProcessError
         If the command exits with a non-zero status (its stderr is attached).
     """
-    out = subprocess.run([sys.executable, "-m", "scalinglib", *map(str, args)], cwd=cwd,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "scalinglib", *map(str, args)], cwd=cwd, capture_output=True, text=True, check=True
+    )
     return out.stdout
 
 
@@ -102,8 +108,12 @@ def format_command(args: Sequence[str], width: int = 64, paths: Collection[str] 
     return "\n".join(lines + [line])
 
 
-def show(args: Sequence[str], cwd: str | os.PathLike | None = None, width: int = 64,
-         shown_as: Mapping[str, str] | None = None) -> str:
+def show(
+    args: Sequence[str],
+    cwd: str | os.PathLike | None = None,
+    width: int = 64,
+    shown_as: Mapping[str, str] | None = None,
+) -> str:
     """Run ``scalinglib ARGS``, print the command as typed and its output; return the output.
 
     ``shown_as`` maps strings of the real command (typically a path on this machine) to

@@ -57,8 +57,13 @@ ACC_LAWS = ("sigmoid", "error")
 #: checkpoints; step 2 on the same runs' checkpoints, the first 10% skipped, loss and
 #: accuracy smoothed by a trailing moving average of 5 checkpoints, plus an "ideal"
 #: point (loss 0, accuracy 1).
-LADDER_RECIPE = {"models": ("190M", "370M", "760M", "1B"), "multiples": (1.0, 2.0, 5.0, 10.0),
-                 "skip": 0.1, "window": 5, "ideal_point": True}
+LADDER_RECIPE = {
+    "models": ("190M", "370M", "760M", "1B"),
+    "multiples": (1.0, 2.0, 5.0, 10.0),
+    "skip": 0.1,
+    "window": 5,
+    "ideal_point": True,
+}
 
 
 @dataclass(frozen=True)
@@ -137,8 +142,13 @@ def _fit_loss(loss_law: str, N, D, x, objective: str = "lsq") -> FitResult:
     return fit_overtraining(N=N, D=D, L=x, objective=objective)
 
 
-def fit_two_step(data: TwoStepData, loss_law: str = "chinchilla", acc_law: str = "sigmoid", chance: float = 0.0,
-                 loss_objective: str = "lsq") -> TwoStep:
+def fit_two_step(
+    data: TwoStepData,
+    loss_law: str = "chinchilla",
+    acc_law: str = "sigmoid",
+    chance: float = 0.0,
+    loss_objective: str = "lsq",
+) -> TwoStep:
     """Fit both steps on ``data``: ``loss_law`` for step 1 (objective ``loss_objective``), ``acc_law`` for step 2 (least squares).
 
     ``chance`` (accuracy of a random guess) sets the sigmoid's ceiling on the error,
@@ -185,7 +195,9 @@ def predict_two_step(
     err_hat = np.asarray(model.acc_fit.law.predict(x_hat), dtype=float)
     for n, e in zip(names, err_hat):
         if not 0.0 <= e <= 1.0:
-            warnings.warn(f"the {acc_law} law predicts an error of {e:.4g} for {n}, outside [0, 1]", FitWarning, stacklevel=2)
+            warnings.warn(
+                f"the {acc_law} law predicts an error of {e:.4g} for {n}, outside [0, 1]", FitWarning, stacklevel=2
+            )
     rng = np.random.default_rng(seed)
     runs = np.unique(data.run)
     pos = {r: i for i, r in enumerate(runs)}
@@ -193,7 +205,9 @@ def predict_two_step(
     idx2 = np.array([pos.get(r, -1) for r in data.run2])
     counts = np.zeros((n_boot, runs.size))
     xs = np.empty((n_boot, len(names)))
-    inputs1 = {"N": data.N, "D": data.D} if loss_law == "chinchilla" else {"C": 6.0 * data.N * data.D, "M": data.D / data.N}
+    inputs1 = (
+        {"N": data.N, "D": data.D} if loss_law == "chinchilla" else {"C": 6.0 * data.N * data.D, "M": data.D / data.N}
+    )
     b = tries = 0
     while b < n_boot:
         tries += 1
@@ -226,8 +240,16 @@ def predict_two_step(
     lo_x, hi_x = percentile_interval(xs, level, axis=0)
     lo_a, hi_a = percentile_interval(acc, level, axis=0)
     return {
-        n: TwoStepPrediction(float(x_hat[i]), float(1.0 - err_hat[i]), (float(lo_x[i]), float(hi_x[i])),
-                             (float(lo_a[i]), float(hi_a[i])), n_boot, level, bool(not 0.0 <= err_hat[i] <= 1.0), model)
+        n: TwoStepPrediction(
+            float(x_hat[i]),
+            float(1.0 - err_hat[i]),
+            (float(lo_x[i]), float(hi_x[i])),
+            (float(lo_a[i]), float(hi_a[i])),
+            n_boot,
+            level,
+            bool(not 0.0 <= err_hat[i] <= 1.0),
+            model,
+        )
         for i, n in enumerate(names)
     }
 
@@ -264,8 +286,12 @@ def ladder_data(ladder_all: pd.DataFrame, task: str, loss: str = "bpb", recipe: 
     acol = f"acc_{task}"
     if xcol not in ladder_all or acol not in ladder_all:
         raise KeyError(f"no columns {xcol!r} and {acol!r} in the ladder frame")
-    sel = ladder_all[(~ladder_all["target"]) & ladder_all["model"].isin(r["models"])
-                     & ladder_all["multiple"].isin(r["multiples"]) & (ladder_all["replicate"] == 0)]
+    sel = ladder_all[
+        (~ladder_all["target"])
+        & ladder_all["model"].isin(r["models"])
+        & ladder_all["multiple"].isin(r["multiples"])
+        & (ladder_all["replicate"] == 0)
+    ]
     N, D, x, run, x2, e2, run2 = [], [], [], [], [], [], []
     w = int(r["window"])
     for name, g in sel.groupby("run", sort=True):
@@ -274,7 +300,7 @@ def ladder_data(ladder_all: pd.DataFrame, task: str, loss: str = "bpb", recipe: 
         D.append(float(g["D"].iloc[-1]))
         x.append(float(g[xcol].iloc[-w:].mean()))
         run.append(name)
-        keep = g.iloc[int(np.ceil(r["skip"] * len(g))):]
+        keep = g.iloc[int(np.ceil(r["skip"] * len(g))) :]
         x2.append(_trailing_mean(keep[xcol].to_numpy(float), w))
         e2.append(1.0 - _trailing_mean(keep[acol].to_numpy(float), w))
         run2 += [name] * len(keep)

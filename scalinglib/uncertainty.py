@@ -310,7 +310,9 @@ def bootstrap_huber(fit: FitResult, n_boot: int = 200, method: str = "pairs", se
     were warm-started).
     """
     if fit.objective != "huber_log":
-        raise ValueError(f"bootstrap_huber is for huber_log fits; this fit used {fit.objective!r} (use scalinglib.uncertainty.bootstrap)")
+        raise ValueError(
+            f"bootstrap_huber is for huber_log fits; this fit used {fit.objective!r} (use scalinglib.uncertainty.bootstrap)"
+        )
     return bootstrap(fit, n_boot, method, seed)
 
 

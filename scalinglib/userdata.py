@@ -151,9 +151,7 @@ def _read_csv(file: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return header, rows
 
 
-def _column(
-    file: Path, header: list[str], rows: list[tuple[int, list[str]]], name: str, positive: bool
-) -> np.ndarray:
+def _column(file: Path, header: list[str], rows: list[tuple[int, list[str]]], name: str, positive: bool) -> np.ndarray:
     j = header.index(name)
     out = np.empty(len(rows))
     for i, (line, cells) in enumerate(rows):
@@ -187,8 +185,7 @@ def _check_magnitude(file: Path, rows: list[tuple[int, list[str]]], name: str, x
     if bad.size:
         i = int(bad[0])
         raise UserDataError(
-            f"{file}: column {name!r}, line {rows[i][0]}: {x[i]:g} is outside the accepted range "
-            f"[{lo:g}, {hi:g}]"
+            f"{file}: column {name!r}, line {rows[i][0]}: {x[i]:g} is outside the accepted range [{lo:g}, {hi:g}]"
         )
 
 
@@ -203,9 +200,7 @@ def _check_error_rates(file: Path, rows: list[tuple[int, list[str]]], name: str,
         if np.all((err > 1) & (err <= 100))
         else ""
     )
-    raise UserDataError(
-        f"{file}: column {name!r}, line {rows[i][0]}: error rate {err[i]:g} is outside [0, 1]{hint}"
-    )
+    raise UserDataError(f"{file}: column {name!r}, line {rows[i][0]}: error rate {err[i]:g} is outside [0, 1]{hint}")
 
 
 def load_runs(
@@ -254,9 +249,7 @@ def load_runs(
     found = ", ".join(repr(h) for h in header)
     for role in target:
         if target_names[role] not in header:
-            raise UserDataError(
-                f"{file}: column {target_names[role]!r} ({role}) not found; columns found: {found}"
-            )
+            raise UserDataError(f"{file}: column {target_names[role]!r} ({role}) not found; columns found: {found}")
     layout = next(
         (lay for lay in _SIZE_LAYOUTS[law] if all(names[r] in header for r in lay)),
         None,

@@ -61,13 +61,12 @@ def test_every_image_of_a_chapter_has_alt_text_that_describes_it_not_its_file(st
         assert len(words.split()) >= 4, f"chapter {stem}: alt text {words!r} says too little"
 
 
-
 def builder_paths_in(text: str, root: Path = ROOT) -> list[str]:
     """The building machine's paths shown in a page: the repository's absolute path, or a
     relative path that climbs two or more levels (``../../x``) out of where it starts."""
     found = [repr(p) for p in sorted({str(root), str(root.resolve())}) if p in text]
     for match in re.finditer(r"(?:\.\./){2}", text):
-        found.append("..." + text[max(0, match.start() - 50):match.end() + 50].replace("\n", " ") + "...")
+        found.append("..." + text[max(0, match.start() - 50) : match.end() + 50].replace("\n", " ") + "...")
     return found
 
 
@@ -84,6 +83,9 @@ def test_no_built_page_shows_the_build_directory_or_a_path_climbing_out_of_the_r
     never the building machine's folders."""
     pages = sorted(HTML_DIR.rglob("*.html"))
     assert pages, f"no page in {HTML_DIR}: build the book first (make book)"
-    found = [f"{page.relative_to(HTML_DIR)}: {hit}" for page in pages
-             for hit in builder_paths_in(page.read_text(encoding="utf-8"))]
+    found = [
+        f"{page.relative_to(HTML_DIR)}: {hit}"
+        for page in pages
+        for hit in builder_paths_in(page.read_text(encoding="utf-8"))
+    ]
     assert not found, "built pages show paths of the building machine:\n  " + "\n  ".join(found[:20])

@@ -263,22 +263,18 @@ def test_page(page_path, server, browser, link_checker):
         page = context.new_page()
         page.on(
             "console",
-            lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-            if msg.type == "error"
-            else None,
+            lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None,
         )
         page.on("pageerror", lambda exc: problems.append(f"uncaught JavaScript error: {exc}"))
         page.on(
             "requestfailed",
-            lambda req: problems.append(f"request failed: {req.url} ({req.failure})")
-            if _same_origin(req.url, server)
-            else None,
+            lambda req: (
+                problems.append(f"request failed: {req.url} ({req.failure})") if _same_origin(req.url, server) else None
+            ),
         )
         page.on(
             "response",
-            lambda resp: problems.append(f"HTTP {resp.status}: {resp.url}")
-            if resp.status >= 400
-            else None,
+            lambda resp: problems.append(f"HTTP {resp.status}: {resp.url}") if resp.status >= 400 else None,
         )
 
         page.goto(f"{server}/{page_path}", wait_until="load")
@@ -411,8 +407,7 @@ def test_glossary_links_of_every_chapter_resolve_to_a_glossary_entry(server, pag
     assert chapters
     for path in chapters:
         page.goto(f"{server}/{path}", wait_until="load")
-        hrefs = page.eval_on_selector_all(
-            "a:has(span.std-term)", "els => els.map(e => e.getAttribute('href'))")
+        hrefs = page.eval_on_selector_all("a:has(span.std-term)", "els => els.map(e => e.getAttribute('href'))")
         assert hrefs, f"{path}: no glossary link"
         for href in hrefs:
             target, _, frag = href.partition("#")
@@ -423,8 +418,13 @@ def test_glossary_links_of_every_chapter_resolve_to_a_glossary_entry(server, pag
 def test_teachers_page_links_every_exercise(server, page):
     """The teachers' page cross-references exercises, and each link lands on an exercise."""
     page.goto(f"{server}/book/teachers.html", wait_until="load")
-    hrefs = sorted(set(page.eval_on_selector_all(
-        "a.reference.internal[href*='#ex-']", "els => els.map(e => e.getAttribute('href'))")))
+    hrefs = sorted(
+        set(
+            page.eval_on_selector_all(
+                "a.reference.internal[href*='#ex-']", "els => els.map(e => e.getAttribute('href'))"
+            )
+        )
+    )
     assert len(hrefs) >= 24, hrefs
     base = f"{server}/book/teachers.html"
     for href in hrefs:

@@ -71,7 +71,7 @@ class _SubPathHandler(http.server.SimpleHTTPRequestHandler):
 
     def translate_path(self, path):
         path = urllib.parse.urlsplit(path).path
-        return super().translate_path("/" + path[len(PREFIX):] if path.startswith(PREFIX) else path)
+        return super().translate_path("/" + path[len(PREFIX) :] if path.startswith(PREFIX) else path)
 
     def log_message(self, format, *args):
         pass
@@ -129,8 +129,10 @@ def _open(browser, base: str, path: str):
     page = context.new_page()
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(f"uncaught JavaScript error: {exc}"))
-    page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url} ({req.failure})")
-            if req.url.startswith(base) else None)
+    page.on(
+        "requestfailed",
+        lambda req: problems.append(f"request failed: {req.url} ({req.failure})") if req.url.startswith(base) else None,
+    )
     page.on("response", lambda resp: problems.append(f"HTTP {resp.status}: {resp.url}") if resp.status >= 400 else None)
     page.goto(base + path, wait_until="load")
     page.wait_for_load_state("networkidle")

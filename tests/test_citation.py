@@ -25,15 +25,20 @@ CFFCONVERT = "cffconvert==2.0.0"
 def cffconvert(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("cffconvert-venv")
     subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
-    out = subprocess.run([str(root / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                          CFFCONVERT], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [str(root / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", CFFCONVERT],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.returncode == 0, f"could not install {CFFCONVERT}: {out.stderr[-2000:]}"
     return root / "bin" / "cffconvert"
 
 
 def _validate(cffconvert: Path, file: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(cffconvert), "--validate", "--infile", str(file)],
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [str(cffconvert), "--validate", "--infile", str(file)], capture_output=True, text=True, check=False
+    )
 
 
 def test_citation_file_is_valid_cff(cffconvert):

@@ -54,8 +54,19 @@ def test_reproduce_json_has_exactly_the_documented_keys(reproduce_json):
     for rec in reproduce_json:
         assert list(rec) == list(REPRODUCE_KEYS)
         assert set(rec) == {
-            "dataset", "downstream", "model", "N", "M", "loss_observed", "loss_predicted", "loss_rel_error",
-            "err_observed", "err_predicted", "err_rel_error", "compute_ratio_loss", "compute_ratio_err",
+            "dataset",
+            "downstream",
+            "model",
+            "N",
+            "M",
+            "loss_observed",
+            "loss_predicted",
+            "loss_rel_error",
+            "err_observed",
+            "err_predicted",
+            "err_rel_error",
+            "compute_ratio_loss",
+            "compute_ratio_err",
         }
     assert {(r["dataset"], r["downstream"]) for r in reproduce_json} == {
         (d, s) for d in ("c4_original", "rpj", "rw_original") for s in ("avg", "avg_subset")
@@ -82,12 +93,12 @@ def test_reproduce_prints_an_aligned_table_with_percent(capsys, data_dir):
     assert code == 0, err
     lines = out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("training set"))
-    body = [line for line in lines[header + 2:] if line.strip()]
+    body = [line for line in lines[header + 2 :] if line.strip()]
     assert len(body) == 12
     rpj_17 = [line for line in body if line.startswith("RedPajama") and "17-task" in line]
     assert "0.71%" in rpj_17[0] and "3.64%" in rpj_17[0]
     assert "0.73%" in rpj_17[1] and "0.05%" in rpj_17[1]
-    assert len({len(line) for line in lines[header:header + 2]}) == 1  # header and rule aligned
+    assert len({len(line) for line in lines[header : header + 2]}) == 1  # header and rule aligned
     with pytest.raises(json.JSONDecodeError):
         json.loads(out)
 
@@ -109,7 +120,11 @@ def test_reproduce_missing_data_dir_exits_nonzero_with_message(capsys, tmp_path)
 def test_console_script_reproduce_json_in_a_subprocess(data_dir):
     env = dict(os.environ, SCALINGLIB_DATA=str(data_dir))
     proc = subprocess.run(
-        [sys.executable, "-m", "scalinglib", "reproduce", "--json"], capture_output=True, text=True, env=env, timeout=120,
+        [sys.executable, "-m", "scalinglib", "reproduce", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
@@ -142,7 +157,16 @@ def test_fit_text_output_shows_formula_params_and_box(capsys, rpj_loss_csv):
     code, out, _ = _run(capsys, "fit", str(file), "--law", "overtraining")
     assert code == 0
     assert "L(C, M) = E + (a M^eta + b M^-eta) C^-eta" in out
-    for label in ("E ", "a ", "b ", "eta ", "points:      5", "SSE:", "objective value:", "search box:  eta in [0.001, 1.5]"):
+    for label in (
+        "E ",
+        "a ",
+        "b ",
+        "eta ",
+        "points:      5",
+        "SSE:",
+        "objective value:",
+        "search box:  eta in [0.001, 1.5]",
+    ):
         assert label in out, label
     assert "identified:  yes" in out
 
@@ -231,7 +255,11 @@ def _bad(tmp_path, text: str):
         (GOOD.replace("2e7,4e8,3.8", "-2e7,4e8,3.8"), "chinchilla", ["column 'N'", "line 3", "positive"]),
         (GOOD.replace("2e7,4e8,3.8", "2e7,4e8,0"), "chinchilla", ["column 'loss'", "line 3", "positive"]),
         (GOOD.replace("2e7,4e8,3.8", "2e7,4e8,inf"), "chinchilla", ["column 'loss'", "line 3", "finite"]),
-        ("N,D,loss\n1e7,2e8,4.0\n2e7,4e8,3.8\n4e7,8e8,3.6\n8e7,1.6e9,3.5\n", "chinchilla", ["4 data row", "at least 5"]),
+        (
+            "N,D,loss\n1e7,2e8,4.0\n2e7,4e8,3.8\n4e7,8e8,3.6\n8e7,1.6e9,3.5\n",
+            "chinchilla",
+            ["4 data row", "at least 5"],
+        ),
         ("N,D,loss\n1e7,2e8,4.0\n2e7,4e8,3.8\n", "overtraining", ["2 data row", "at least 4"]),
         ("N,D,loss\n", "compute", ["no data rows", "at least 3"]),
         ("", "compute", ["empty"]),
@@ -290,8 +318,12 @@ def test_read_runs_layouts_give_the_same_fit_inputs(tmp_path):
     for cols in (["N", "D"], ["N", "M"], ["N", "C"], ["C", "M"]):
         file = tmp_path / f"{'_'.join(cols)}.csv"
         full[cols + ["loss"]].to_csv(file, index=False)
-        results[tuple(cols)] = (read_runs(file, "chinchilla"), read_runs(file, "overtraining"), read_runs(file, "compute"))
-    for (chin, over, comp) in results.values():
+        results[tuple(cols)] = (
+            read_runs(file, "chinchilla"),
+            read_runs(file, "overtraining"),
+            read_runs(file, "compute"),
+        )
+    for chin, over, comp in results.values():
         assert set(chin) == {"N", "D", "L"} and set(over) == {"C", "M", "L"} and set(comp) == {"C", "L"}
         np.testing.assert_allclose(chin["N"], N, rtol=1e-12)
         np.testing.assert_allclose(chin["D"], D, rtol=1e-12)
@@ -334,7 +366,9 @@ def test_line_numbers_count_skipped_blank_lines_and_no_row_is_dropped(tmp_path):
 
 def test_custom_column_names_and_whitespace(tmp_path):
     file = tmp_path / "w.csv"
-    file.write_text(" params , tokens ,final loss\n1e7, 2e8 ,4.0\n2e7,4e8,3.8\n4e7,8e8,3.6\n8e7,1.6e9,3.5\n1.6e8,3.2e9,3.4\n")
+    file.write_text(
+        " params , tokens ,final loss\n1e7, 2e8 ,4.0\n2e7,4e8,3.8\n4e7,8e8,3.6\n8e7,1.6e9,3.5\n1.6e8,3.2e9,3.4\n"
+    )
     runs = load_runs(file, "chinchilla", n_col="params", d_col="tokens", loss_col="final loss")
     assert runs.columns == {"N": "params", "D": "tokens", "loss": "final loss"}
     assert runs.data["D"][0] == 2e8

@@ -41,7 +41,17 @@ def test_fit_bootstrap_json_adds_an_interval_per_parameter_around_the_estimate(c
 
 
 def test_fit_bootstrap_is_reproducible_with_the_seed_and_narrower_at_a_lower_level(capsys, runs_csv):
-    base = ("fit", str(runs_csv), "--law", "overtraining", "--bootstrap", "100", "--json", "--bootstrap-method", "residual")
+    base = (
+        "fit",
+        str(runs_csv),
+        "--law",
+        "overtraining",
+        "--bootstrap",
+        "100",
+        "--json",
+        "--bootstrap-method",
+        "residual",
+    )
     a = json.loads(_run(capsys, *base, "--seed", "3")[1])["intervals"]
     b = json.loads(_run(capsys, *base, "--seed", "3")[1])["intervals"]
     c = json.loads(_run(capsys, *base, "--seed", "3", "--level", "0.5")[1])["intervals"]
@@ -73,7 +83,17 @@ def test_reproduce_bootstrap_json_adds_interval_keys_around_the_predictions(caps
 
 def test_plan_dataset_json_matches_the_library(capsys, testbed, data_dir):
     code, out, err = _run(
-        capsys, "plan", "--dataset", "rpj", "--target-loss", "2.4", "--inference-tokens", "1e12", "--json", "--data", str(data_dir)
+        capsys,
+        "plan",
+        "--dataset",
+        "rpj",
+        "--target-loss",
+        "2.4",
+        "--inference-tokens",
+        "1e12",
+        "--json",
+        "--data",
+        str(data_dir),
     )
     assert code == 0, err
     payload = json.loads(out)
@@ -86,7 +106,17 @@ def test_plan_dataset_json_matches_the_library(capsys, testbed, data_dir):
 
 def test_plan_for_an_error_target_uses_the_chosen_split(capsys, testbed, data_dir):
     code, out, err = _run(
-        capsys, "plan", "--dataset", "c4_original", "--target-err", "0.62", "--downstream", "avg", "--json", "--data", str(data_dir)
+        capsys,
+        "plan",
+        "--dataset",
+        "c4_original",
+        "--target-err",
+        "0.62",
+        "--downstream",
+        "avg",
+        "--json",
+        "--data",
+        str(data_dir),
     )
     assert code == 0, err
     fitted = fit_config(testbed, choose_config(testbed, "c4_original", downstream="avg"))
@@ -97,12 +127,21 @@ def test_plan_for_an_error_target_uses_the_chosen_split(capsys, testbed, data_di
 def test_plan_text_prints_sizes_and_flops(capsys, data_dir):
     code, out, _ = _run(capsys, "plan", "--dataset", "rw_original", "--target-loss", "2.4", "--data", str(data_dir))
     assert code == 0
-    for label in ("parameters N:", "tokens D:", "tokens/param M:", "training FLOPs:", "inference FLOPs:", "total FLOPs:"):
+    for label in (
+        "parameters N:",
+        "tokens D:",
+        "tokens/param M:",
+        "training FLOPs:",
+        "inference FLOPs:",
+        "total FLOPs:",
+    ):
         assert label in out
 
 
 def test_plan_from_a_users_csv(capsys, runs_csv):
-    code, out, err = _run(capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-loss", "2.3", "--json")
+    code, out, err = _run(
+        capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-loss", "2.3", "--json"
+    )
     assert code == 0, err
     payload = json.loads(out)
     assert payload["train_flops"] == pytest.approx(6 * payload["N"] * payload["D"])
@@ -143,8 +182,19 @@ def loss_err_csv(testbed, tmp_path):
 
 def test_plan_csv_with_an_error_column_plans_for_an_error_target_with_both_fitted_laws(capsys, loss_err_csv):
     path, d = loss_err_csv
-    code, out, err = _run(capsys, "plan", "--csv", str(path), "--law", "overtraining", "--target-err", "0.5",
-                          "--inference-tokens", "1e12", "--json")
+    code, out, err = _run(
+        capsys,
+        "plan",
+        "--csv",
+        str(path),
+        "--law",
+        "overtraining",
+        "--target-err",
+        "0.5",
+        "--inference-tokens",
+        "1e12",
+        "--json",
+    )
     assert code == 0, err
     payload = json.loads(out)
     loss_law = fit_overtraining(d["C"].to_numpy(), d["M"].to_numpy(), d["loss_c4_val"].to_numpy()).law
@@ -176,19 +226,32 @@ def test_plan_csv_error_target_without_an_error_column_says_how_to_supply_one(ca
     # a second CSV without the named column names that file
     other = tmp_path / "other.csv"
     other.write_text("loss,error\n3.1,0.6\n3.0,0.58\n2.9,0.55\n")
-    code, _, err = _run(capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-err", "0.5",
-                        "--err-csv", str(other))
+    code, _, err = _run(
+        capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-err", "0.5", "--err-csv", str(other)
+    )
     assert code == 2 and str(other) in err and "columns found: 'loss', 'error'" in err
     # --err-csv without an error target is refused
-    code, _, err = _run(capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-loss", "2.4",
-                        "--err-csv", str(other))
+    code, _, err = _run(
+        capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-loss", "2.4", "--err-csv", str(other)
+    )
     assert code == 2 and "--err-csv" in err
 
 
 def test_plan_dataset_is_the_plan_of_chapter_12(capsys, testbed, data_dir):
     """The command line plans with the law chapter 12 plans with (the runs that choose N and D)."""
-    code, out, err = _run(capsys, "plan", "--dataset", "rpj", "--target-loss", "2.44", "--inference-tokens", "1e12",
-                          "--json", "--data", str(data_dir))
+    code, out, err = _run(
+        capsys,
+        "plan",
+        "--dataset",
+        "rpj",
+        "--target-loss",
+        "2.44",
+        "--inference-tokens",
+        "1e12",
+        "--json",
+        "--data",
+        str(data_dir),
+    )
     assert code == 0, err
     chapter = plan_for_loss(fit_config(testbed, choose_config(testbed, "rpj")).loss_law, 2.44, 1e12)
     default = plan_for_loss(fit_config(testbed, default_config("rpj")).loss_law, 2.44, 1e12)
@@ -208,8 +271,11 @@ def test_plan_bootstrap_json_brackets_the_point_plan_and_matches_plan_interval(c
     assert set(payload["intervals"]) == {*PLAN_KEYS, "target_loss"}
     assert payload["bootstrap"]["n_boot"] == 100 and payload["bootstrap"]["level"] == 0.8
     ref = plan_interval(
-        bootstrap_config(testbed, choose_config(testbed, "rpj"), n_boot=100, seed=3, method="residual"),  # the CLI's default
-        target_err=0.45, inference_tokens=1e12,
+        bootstrap_config(
+            testbed, choose_config(testbed, "rpj"), n_boot=100, seed=3, method="residual"
+        ),  # the CLI's default
+        target_err=0.45,
+        inference_tokens=1e12,
     )
     assert payload["bootstrap"]["n_unreachable"] == ref.n_unreachable
     for k, (lo, hi) in ref.intervals(0.8).items():
@@ -242,8 +308,17 @@ def test_plan_bootstrap_json_writes_an_unbounded_end_as_null(capsys, runs_csv):
     runs = load_runs(runs_csv, "overtraining")
     E = fit_law(runs.law, objective="lsq", **runs.data).law.E
     code, out, err = _run(
-        capsys, "plan", "--csv", str(runs_csv), "--law", "overtraining", "--target-loss", f"{E + 1e-3}",
-        "--bootstrap", "100", "--json",
+        capsys,
+        "plan",
+        "--csv",
+        str(runs_csv),
+        "--law",
+        "overtraining",
+        "--target-loss",
+        f"{E + 1e-3}",
+        "--bootstrap",
+        "100",
+        "--json",
     )
     assert code == 0, err
     payload = json.loads(out)

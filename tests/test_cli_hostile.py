@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 
 from scalinglib.cli import main
 
-COLUMNS = {"overtraining": ("N", "D", "loss"), "chinchilla": ("N", "D", "loss"), "compute": ("C", "loss"), "error": ("loss", "err")}
+COLUMNS = {
+    "overtraining": ("N", "D", "loss"),
+    "chinchilla": ("N", "D", "loss"),
+    "compute": ("C", "loss"),
+    "error": ("loss", "err"),
+}
 
 EXTREME = st.sampled_from([1e300, 1e-300, 5e-324, 1.7e308, -1e300, 1e40, 1e-12, 0.0, -0.2, 1.5, 100.0])
 FINITE = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e308, max_value=1e308)
@@ -62,8 +67,16 @@ def test_hostile_csv_fits_or_is_refused_with_one_line(law, capsys, tmp_path):
     ("law", "table", "message"),
     [
         ("error", [[1e300, 0.5], [1e300, 0.6], [1e300, 0.7], [1e300, 0.4]], "column 'loss', line 2: 1e+300"),
-        ("overtraining", [[1e300, 1e9, 3.0], [1e8, 1e10, 2.9], [1e9, 1e11, 2.5], [3e9, 1e11, 2.4]], "column 'N', line 2: 1e+300"),
-        ("chinchilla", [[1e8, 1e-300, 3.0], [1e8, 1e10, 2.9], [1e9, 1e11, 2.5], [3e9, 1e11, 2.4], [1e9, 1e12, 2.3]], "column 'D', line 2: 1e-300"),
+        (
+            "overtraining",
+            [[1e300, 1e9, 3.0], [1e8, 1e10, 2.9], [1e9, 1e11, 2.5], [3e9, 1e11, 2.4]],
+            "column 'N', line 2: 1e+300",
+        ),
+        (
+            "chinchilla",
+            [[1e8, 1e-300, 3.0], [1e8, 1e10, 2.9], [1e9, 1e11, 2.5], [3e9, 1e11, 2.4], [1e9, 1e12, 2.3]],
+            "column 'D', line 2: 1e-300",
+        ),
         ("error", [[3.0, 0.5], [2.5, 1.5], [2.0, 0.3]], "column 'err', line 3: error rate 1.5 is outside [0, 1]"),
         ("error", [[3.0, 0.5], [2.5, -0.2], [2.0, 0.3]], "column 'err', line 3: error rate -0.2 is outside [0, 1]"),
         ("error", [[3.0, 50.0], [2.5, 40.0], [2.0, 30.0]], "looks like a percentage"),

@@ -27,17 +27,44 @@ def work(tmp_path_factory):
     """A user's CSV (N, D, loss, err) and both laws fitted and saved with 200 replicates."""
     d = tmp_path_factory.mktemp("predict")
     r = synthetic_runs()
-    lines = ["N,D,loss,err"] + [f"{n:.6g},{dd:.6g},{l:.6g},{e:.6g}" for n, dd, l, e in zip(r["N"], r["D"], r["L"], r["err"])]
+    lines = ["N,D,loss,err"] + [
+        f"{n:.6g},{dd:.6g},{l:.6g},{e:.6g}" for n, dd, l, e in zip(r["N"], r["D"], r["L"], r["err"])
+    ]
     (d / "runs.csv").write_text("\n".join(lines) + "\n")
     for law, seed, name in (("overtraining", 0, "loss_fit.json"), ("error", 1, "err_fit.json")):
-        code = main(["fit", str(d / "runs.csv"), "--law", law, "--bootstrap", "200", "--seed", str(seed), "--save", str(d / name)])
+        code = main(
+            [
+                "fit",
+                str(d / "runs.csv"),
+                "--law",
+                law,
+                "--bootstrap",
+                "200",
+                "--seed",
+                str(seed),
+                "--save",
+                str(d / name),
+            ]
+        )
         assert code == 0
     return d
 
 
 def test_predict_chains_both_saved_fits_and_equals_the_library(capsys, work):
-    code, out, err = _run(capsys, "predict", work / "loss_fit.json", "--N", "6.9e9", "--D", "1.38e11",
-                          "--error-fit", work / "err_fit.json", "--level", "0.9", "--json")
+    code, out, err = _run(
+        capsys,
+        "predict",
+        work / "loss_fit.json",
+        "--N",
+        "6.9e9",
+        "--D",
+        "1.38e11",
+        "--error-fit",
+        work / "err_fit.json",
+        "--level",
+        "0.9",
+        "--json",
+    )
     assert code == 0, err
     payload = json.loads(out)
     (rec,) = payload["targets"]
@@ -59,8 +86,18 @@ def test_predict_chains_both_saved_fits_and_equals_the_library(capsys, work):
 
 
 def test_predict_text_labels_law_and_new_run_intervals(capsys, work):
-    code, out, err = _run(capsys, "predict", work / "loss_fit.json", "--N", "6.9e9", "--M", "20",
-                          "--error-fit", work / "err_fit.json", "--new-run")
+    code, out, err = _run(
+        capsys,
+        "predict",
+        work / "loss_fit.json",
+        "--N",
+        "6.9e9",
+        "--M",
+        "20",
+        "--error-fit",
+        work / "err_fit.json",
+        "--new-run",
+    )
     assert code == 0, err
     loss_line = next(line for line in out.splitlines() if line.startswith("  loss "))
     assert "law [" in loss_line and "new run [" in loss_line
@@ -110,8 +147,12 @@ def test_hostile_saved_files_never_give_a_traceback(capsys, work, tmp_path, case
 def test_a_hostile_file_through_the_real_command_prints_no_traceback(work, tmp_path):
     bad = tmp_path / "fit.json"
     bad.write_text('{"format": "scalinglib-fit", "format_version": 1, "checksum": 3}')
-    p = subprocess.run([sys.executable, "-m", "scalinglib", "predict", str(bad), "--C", "1e20"],
-                       capture_output=True, text=True, check=False)
+    p = subprocess.run(
+        [sys.executable, "-m", "scalinglib", "predict", str(bad), "--C", "1e20"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert p.returncode == 2 and "Traceback" not in p.stderr and "wrong type" in p.stderr
 
 
@@ -122,7 +163,17 @@ MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF", "svg": b"<?xml"}
 def test_every_plot_option_writes_a_file_of_its_type(capsys, work, tmp_path, ext):
     commands = {
         "fit": ["fit", work / "runs.csv", "--law", "overtraining"],
-        "predict": ["predict", work / "loss_fit.json", "--N", "6.9e9", "--D", "1.38e11", "--error-fit", work / "err_fit.json", "--new-run"],
+        "predict": [
+            "predict",
+            work / "loss_fit.json",
+            "--N",
+            "6.9e9",
+            "--D",
+            "1.38e11",
+            "--error-fit",
+            work / "err_fit.json",
+            "--new-run",
+        ],
         "plan": ["plan", "--csv", work / "runs.csv", "--law", "overtraining", "--target-loss", "2.6"],
     }
     for name, argv in commands.items():
@@ -139,8 +190,19 @@ def test_a_rendered_predict_figure_is_not_blank(capsys, work, tmp_path):
     import matplotlib.image as mpimg
 
     out = tmp_path / "forecast.png"
-    code, _, err = _run(capsys, "predict", work / "loss_fit.json", "--N", "6.9e9", "--D", "1.38e11",
-                        "--error-fit", work / "err_fit.json", "--plot", out)
+    code, _, err = _run(
+        capsys,
+        "predict",
+        work / "loss_fit.json",
+        "--N",
+        "6.9e9",
+        "--D",
+        "1.38e11",
+        "--error-fit",
+        work / "err_fit.json",
+        "--plot",
+        out,
+    )
     assert code == 0, err
     img = mpimg.imread(out)[..., :3]
     assert img.shape[0] > 400 and img.shape[1] > 800
@@ -170,13 +232,17 @@ def test_plan_warns_when_its_m_leaves_the_fitted_range(capsys, tmp_path):
     keep = r["D"] / r["N"] >= 40  # runs at M = 40 to 160 only; the law of the runs has M* near 21
     lines = ["N,D,loss"] + [f"{n:.6g},{d:.6g},{l:.6g}" for n, d, l in zip(r["N"][keep], r["D"][keep], r["L"][keep])]
     (tmp_path / "runs.csv").write_text("\n".join(lines) + "\n")
-    code, out, err = _run(capsys, "plan", "--csv", tmp_path / "runs.csv", "--law", "overtraining", "--target-loss", "2.6", "--json")
+    code, out, err = _run(
+        capsys, "plan", "--csv", tmp_path / "runs.csv", "--law", "overtraining", "--target-loss", "2.6", "--json"
+    )
     assert code == 0, err
     payload = json.loads(out)
     outside = not 40 <= payload["M"] <= 160
     assert outside  # the compute-optimal M lies below the fitted 40
     assert any("outside the fitted M range" in w for w in payload["warnings"])
-    code, out, err = _run(capsys, "plan", "--csv", tmp_path / "runs.csv", "--law", "overtraining", "--target-loss", "2.6")
+    code, out, err = _run(
+        capsys, "plan", "--csv", tmp_path / "runs.csv", "--law", "overtraining", "--target-loss", "2.6"
+    )
     assert "warning: the plan's M =" in out
 
 
@@ -187,8 +253,9 @@ def test_plan_with_a_users_error_law_does_not_claim_the_17_task_split(capsys, wo
 
 
 def test_plan_bootstrap_for_a_loss_target_prints_no_degenerate_target_loss_interval(capsys, work):
-    code, out, err = _run(capsys, "plan", "--csv", work / "runs.csv", "--law", "overtraining", "--target-loss", "2.6",
-                          "--bootstrap", "30")
+    code, out, err = _run(
+        capsys, "plan", "--csv", work / "runs.csv", "--law", "overtraining", "--target-loss", "2.6", "--bootstrap", "30"
+    )
     assert code == 0, err
     assert "target loss" not in out.split("intervals (")[1]
 
@@ -226,7 +293,9 @@ def test_randomly_corrupted_but_checksummed_documents_never_give_a_traceback(cap
         d["checksum"] = _checksum(d)
         bad.write_text(json.dumps(d))
         files = (bad, work / "err_fit.json") if name == "loss_fit.json" else (work / "loss_fit.json", bad)
-        code, out, err = _run(capsys, "predict", files[0], "--N", "1e9", "--D", "2e10", "--error-fit", files[1], "--json")
+        code, out, err = _run(
+            capsys, "predict", files[0], "--N", "1e9", "--D", "2e10", "--error-fit", files[1], "--json"
+        )
         assert code in (0, 2), (path, err)
         if code == 2:
             assert err.startswith("scalinglib: error: ") and err.count("\n") == 1, (path, err)

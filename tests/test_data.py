@@ -96,7 +96,10 @@ def test_grid_matches_the_paper(testbed):
             Ms = sorted(testbed[(testbed.dataset == ds) & (testbed.model == model)]["M"])
             expected = [m for m in GRID_M if not (ds == "c4_original" and model == "d=1024_l=24_h=8" and m == 640.0)]
             assert Ms == expected, (ds, model)
-        assert sorted(testbed[(testbed.dataset == ds) & (testbed.model == "open_lm_1b")]["M"]) == [20.0, OVERTRAINED_1B[ds]]
+        assert sorted(testbed[(testbed.dataset == ds) & (testbed.model == "open_lm_1b")]["M"]) == [
+            20.0,
+            OVERTRAINED_1B[ds],
+        ]
         assert sorted(testbed[(testbed.dataset == ds) & (testbed.model == "open_lm_7b")]["M"]) == [20.0]
     assert counts["c4_original", "d=1024_l=24_h=8"] == 7
     assert testbed.groupby("dataset").size().to_dict() == {"c4_original": 34, "rpj": 35, "rw_original": 35}

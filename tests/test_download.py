@@ -58,7 +58,9 @@ def test_testbed_is_downloaded_verified_then_read_from_cache(serve, download_env
     assert again.equals(df)
 
 
-def test_tampered_download_is_refused_naming_the_file(serve, download_env, no_retry_wait, data_dir, tmp_path, monkeypatch):
+def test_tampered_download_is_refused_naming_the_file(
+    serve, download_env, no_retry_wait, data_dir, tmp_path, monkeypatch
+):
     root = tmp_path / "mirror"
     shutil.copytree(data_dir, root / "exp_data")
     bad = root / "exp_data" / TAMPERED
@@ -130,7 +132,9 @@ def test_concurrent_first_downloads_into_one_cache_all_succeed(serve, download_e
     env = {**os.environ, "SCALINGLIB_CACHE": str(download_env), "SCALINGLIB_DATA_URL": server.url + f"{data_dir.name}/"}
     env.pop("SCALINGLIB_DATA", None)
     procs = [
-        subprocess.Popen([sys.executable, "-c", _LOAD_AND_DIGEST], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", _LOAD_AND_DIGEST], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(4)
     ]
     results = [p.communicate(timeout=300) for p in procs]

@@ -75,9 +75,7 @@ def test_grid_reproduces_the_paper_redpajama_numbers(df):
 def test_grid_relative_errors_are_absolute_signed_errors_over_observed(df):
     g = relative_error_grid(df, "rw_original")
     np.testing.assert_allclose(g["loss_rel_error"], g["loss_signed_rel_error"].abs())
-    np.testing.assert_allclose(
-        g["err_rel_error"], np.abs(g["err_predicted"] - g["err_observed"]) / g["err_observed"]
-    )
+    np.testing.assert_allclose(g["err_rel_error"], np.abs(g["err_predicted"] - g["err_observed"]) / g["err_observed"])
 
 
 def test_grid_fits_its_own_loss_runs_within_one_percent(df):
@@ -131,8 +129,11 @@ def test_task_summary_ranks_by_mean_relative_error_and_labels_verdicts(tasks_rpj
     assert "arc_easy" in set(pred["task"])
     # a task is predictable only when the law beats guessing chance at the targets
     assert (pred["mean_rel_error"] < pred["chance_rel_error"]).all()
-    close_but_no_better = s[s["above_chance"] & ~s["beats_chance_guess"]
-                            & (s[["rel_error_overtrained", "rel_error_7b"]].max(axis=1) <= 0.10)]
+    close_but_no_better = s[
+        s["above_chance"]
+        & ~s["beats_chance_guess"]
+        & (s[["rel_error_overtrained", "rel_error_7b"]].max(axis=1) <= 0.10)
+    ]
     assert (close_but_no_better["verdict"] == "not predictable").all()
     assert "commonsense_qa" in set(close_but_no_better["task"])  # within 10 %, but guessing chance does better
 
@@ -214,8 +215,10 @@ def test_tradeoff_frontier_points_are_not_dominated(tradeoff_rpj):
             front = sub[sub[flag]]
             assert len(front) >= 1
             for _, p in front.iterrows():
-                dom = (sub["fit_compute"] <= p["fit_compute"]) & (sub[col] <= p[col]) & (
-                    (sub["fit_compute"] < p["fit_compute"]) | (sub[col] < p[col])
+                dom = (
+                    (sub["fit_compute"] <= p["fit_compute"])
+                    & (sub[col] <= p[col])
+                    & ((sub["fit_compute"] < p["fit_compute"]) | (sub[col] < p[col]))
                 )
                 assert not dom.any()
             # the cheapest fitted configuration is always on the frontier

@@ -236,7 +236,9 @@ def test_compute_lsq_never_worse_than_multistart_curve_fit(E, log_lam, eta, nois
 )
 def test_chinchilla_lsq_never_worse_than_multistart_curve_fit(alpha, beta, noise, seed):
     rng = np.random.default_rng(seed)
-    law = ChinchillaLaw(E=1.7, A=float(10 ** rng.uniform(2, 3.5)), B=float(10 ** rng.uniform(2, 3.5)), alpha=alpha, beta=beta)
+    law = ChinchillaLaw(
+        E=1.7, A=float(10 ** rng.uniform(2, 3.5)), B=float(10 ** rng.uniform(2, 3.5)), alpha=alpha, beta=beta
+    )
     L = law.predict(N_GRID, D_GRID) + rng.normal(0, noise, N_GRID.size)
     ours = quiet(fit_chinchilla, N_GRID, D_GRID, L).sse
 

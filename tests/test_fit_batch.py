@@ -136,7 +136,9 @@ def test_huber_batch_equals_one_descent_per_replicate_for_the_one_exponent_laws(
     loss_fit = _quiet(fit_overtraining, N=small["N"], D=small["D"], L=small["loss_c4_val"], objective="huber_log")
     err_fit = _quiet(fit_error, d["loss_c4_val"], d["err_avg"], objective="huber_log")
     for fit in (loss_fit, err_fit):
-        W, _ = _draw_pairs(fit.law.__class__.__name__ == "ErrorLaw" and "error" or "overtraining", fit, 8, np.random.default_rng(2))
+        W, _ = _draw_pairs(
+            fit.law.__class__.__name__ == "ErrorLaw" and "error" or "overtraining", fit, 8, np.random.default_rng(2)
+        )
         got = refine_huber_log_batch(fit.law, fit.inputs, np.broadcast_to(fit.y, W.shape), 1e-3, W)
         for b in range(8):
             ref, ref_value = refine_huber_log(fit.law, fit.inputs, fit.y, 1e-3, W[b])
@@ -190,6 +192,6 @@ def test_the_batch_path_fits_two_nonlinear_parameters_of_a_non_power_column():
         yc = Y[b] - Y[b].mean()
         a = np.maximum(Sc @ yc / np.sum(Sc * Sc, axis=1), 0.0)
         dense = np.min(np.sum((yc - a[:, None] * Sc) ** 2, axis=1))
-        fitted = coef[b, 0] + coef[b, 1] * Sigmoid().features(E[b:b + 1])[0, :, 0]
+        fitted = coef[b, 0] + coef[b, 1] * Sigmoid().features(E[b : b + 1])[0, :, 0]
         assert np.sum((Y[b] - fitted) ** 2) <= dense * (1 + 1e-9)
         assert abs(E[b, 0] - 1.7) < 0.3 and abs(E[b, 1] - 0.4) < 0.1

@@ -80,8 +80,10 @@ def test_chinchilla_fits_of_the_external_runs_match_the_reference(external_dir):
         _same_fit(fit_chinchilla(N, D, L), REFERENCE["chinchilla/all/lsq"])
         _same_fit(fit_chinchilla(N, D, L, objective="huber_log"), REFERENCE["chinchilla/all/huber_log"])
         keep = L < cut
-        _same_fit(fit_chinchilla(N[keep], D[keep], L[keep], objective="huber_log"),
-                  REFERENCE["chinchilla/besiroglu/huber_log"])
+        _same_fit(
+            fit_chinchilla(N[keep], D[keep], L[keep], objective="huber_log"),
+            REFERENCE["chinchilla/besiroglu/huber_log"],
+        )
 
 
 def test_seeded_bootstraps_of_the_default_fits_match_the_reference(testbed):

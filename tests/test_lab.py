@@ -113,9 +113,16 @@ def lab(tmp_path_factory, data_dir, external_dir, sardana_dir, ladder_dir):
     jupyter = Path(sys.executable).with_name("jupyter")
     port, token = _free_port(), secrets.token_hex(16)
     log = home / "lab.log"
-    cmd = [str(jupyter), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={home}",
-           "--ServerApp.port_retries=0"]
+    cmd = [
+        str(jupyter),
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={home}",
+        "--ServerApp.port_retries=0",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     with log.open("w") as out:
@@ -137,8 +144,8 @@ def lab(tmp_path_factory, data_dir, external_dir, sardana_dir, ladder_dir):
             server.shut_down_kernels()
             server.api("shutdown", method="POST")
             process.wait(timeout=30)
-        except Exception:
-            pass
+        except (OSError, RuntimeError, ValueError, subprocess.SubprocessError):
+            pass  # the server may already be gone; the kill below makes sure
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
@@ -165,8 +172,8 @@ def _expected_warnings(nb: dict) -> dict[str, list[str]]:
     md = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     local = (
         set(re.findall(r"\$\$\s*\((\S+?)\)", md))
-        | set(re.findall(r"^\s*:(?:label|name):\s*(\S+)", md, re.M))
-        | set(re.findall(r"^\((\S+)\)=\s*$", md, re.M))
+        | set(re.findall(r"^\s*:(?:label|name):\s*(\S+)", md, re.MULTILINE))
+        | set(re.findall(r"^\((\S+)\)=\s*$", md, re.MULTILINE))
     )
     cites = [k.strip() for keys in re.findall(r"\{cite(?::\w+)?\}`([^`]*)`", md) for k in keys.split(",")]
     # A reference given its own text (`text <target>`) renders as that text, without an icon;
@@ -207,7 +214,7 @@ _READ_PAGE = """() => {
                .filter(e => /not found|unexecuted|unknown|error/i.test(e.title))
                .map(e => [e.title, e.textContent.trim()]),
   };
-}""" % (STDERR, STDERR)
+}""".replace("%s", STDERR)
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
@@ -258,7 +265,7 @@ def test_chapter_runs_all_cells_in_jupyterlab_and_reads_as_in_the_book(lab, brow
         f"{[i for i, t in enumerate(state['rendered']) if t is None]}"
     )
     problems = [
-        f"markdown cell {i}: {what}: {m.group(0)!r} in ...{text[max(0, m.start() - 60):m.end() + 60]!r}..."
+        f"markdown cell {i}: {what}: {m.group(0)!r} in ...{text[max(0, m.start() - 60) : m.end() + 60]!r}..."
         for i, text in enumerate(state["rendered"])
         for pattern, what in _RAW
         for m in pattern.finditer(text)
@@ -270,7 +277,7 @@ def test_chapter_runs_all_cells_in_jupyterlab_and_reads_as_in_the_book(lab, brow
         word = re.fullmatch(r"[a-z]+", key) is not None  # e.g. "missing": flag only as "missing:"
         pattern = re.compile(rf"\b{key}\b" + (":" if word else ""))
         problems += [
-            f"markdown cell {i}: glue key {key!r} in ...{text[max(0, m.start() - 60):m.end() + 60]!r}..."
+            f"markdown cell {i}: glue key {key!r} in ...{text[max(0, m.start() - 60) : m.end() + 60]!r}..."
             for i, text in enumerate(state["prose"])
             for m in pattern.finditer(text)
         ]

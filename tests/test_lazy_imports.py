@@ -16,7 +16,9 @@ HEAVY = ("pandas", "scipy", "matplotlib")
 
 
 def _loaded_after(code: str) -> list[str]:
-    probe = code + f"\nimport json, sys\nprint(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))"
+    probe = (
+        code + f"\nimport json, sys\nprint(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -25,7 +27,9 @@ def test_import_scalinglib_imports_no_pandas_or_scipy():
     assert _loaded_after("import scalinglib") == []
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["fit", "--help"], ["plan", "--help"], ["reproduce", "--help"], ["predict", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["fit", "--help"], ["plan", "--help"], ["reproduce", "--help"], ["predict", "--help"]]
+)
 def test_cli_help_imports_no_pandas_or_scipy(argv):
     code = (
         "import contextlib, io\nfrom scalinglib.cli import main\n"

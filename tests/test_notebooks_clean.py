@@ -14,9 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted(
-    p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
-)
+NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -38,8 +36,7 @@ def test_notebook_has_no_outputs(path: Path):
         dirty.append("notebook metadata holds saved widget state")
     assert not dirty, (
         f"{path.relative_to(ROOT)} is committed with outputs "
-        f"(clear them: jupyter nbconvert --clear-output --inplace {path.relative_to(ROOT)}):\n  "
-        + "\n  ".join(dirty)
+        f"(clear them: jupyter nbconvert --clear-output --inplace {path.relative_to(ROOT)}):\n  " + "\n  ".join(dirty)
     )
 
 
@@ -51,7 +48,5 @@ def test_every_toc_entry_exists():
     files = [toc["root"]]
     for part in toc.get("parts", []):
         files += [chapter["file"] for chapter in part.get("chapters", [])]
-    missing = [
-        f for f in files if not any((ROOT / f"{f}{ext}").is_file() for ext in (".md", ".ipynb"))
-    ]
+    missing = [f for f in files if not any((ROOT / f"{f}{ext}").is_file() for ext in (".md", ".ipynb"))]
     assert not missing, f"_toc.yml lists files that do not exist: {missing}"

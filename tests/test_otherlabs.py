@@ -27,13 +27,21 @@ def ladder():
 
 @pytest.fixture(scope="module")
 def tables(sardana, ladder):
-    return {lab: ol.recipe_table(df, ol.recipe(df), n_boot=300, seed=0, level=0.9)[0]
-            for lab, df in (("sardana", sardana), ("ladder", ladder))}
+    return {
+        lab: ol.recipe_table(df, ol.recipe(df), n_boot=300, seed=0, level=0.9)[0]
+        for lab, df in (("sardana", sardana), ("ladder", ladder))
+    }
 
 
 def test_sardana_recipe_is_the_default_configuration_transposed(sardana):
     cfg = ol.recipe(sardana)
-    assert cfg.loss_runs == (Run("150M", 20.0), Run("370M", 20.0), Run("750M", 20.0), Run("1.3B", 20.0), Run("150M", 250.0))
+    assert cfg.loss_runs == (
+        Run("150M", 20.0),
+        Run("370M", 20.0),
+        Run("750M", 20.0),
+        Run("1.3B", 20.0),
+        Run("150M", 250.0),
+    )
     assert cfg.error_runs == cfg.loss_runs
     assert len(cfg.targets) == 10 and Run("6B", 20.0) in cfg.targets and Run("150M", 10000.0) in cfg.targets
     assert (cfg.loss_col, cfg.err_col) == ("loss_train", "err_gauntlet")

@@ -43,7 +43,14 @@ def ladder(ladder_dir):
 def test_sardana_has_47_runs_one_per_size_and_multiplier(sardana):
     assert len(sardana) == 47
     assert not sardana.duplicated(["model", "M"]).any()
-    assert sardana.groupby("model").size().to_dict() == {"150M": 12, "370M": 10, "750M": 9, "1.3B": 8, "2.5B": 7, "6B": 1}
+    assert sardana.groupby("model").size().to_dict() == {
+        "150M": 12,
+        "370M": 10,
+        "750M": 9,
+        "1.3B": 8,
+        "2.5B": 7,
+        "6B": 1,
+    }
     assert sardana["M"].max() == 10000 and sardana["M"].min() == 10
 
 

@@ -29,15 +29,28 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from scalinglib._version import __version__
 
-SDIST_MUST_HOLD = ("LICENSE", "README.md", "CHANGELOG.md", "CITATION.cff", "pyproject.toml", "tests/conftest.py",
-                   "tests/test_packaging.py", "tests/data/fit_reference.json", "scalinglib/registry/testbed.txt")
+SDIST_MUST_HOLD = (
+    "LICENSE",
+    "README.md",
+    "CHANGELOG.md",
+    "CITATION.cff",
+    "pyproject.toml",
+    "tests/conftest.py",
+    "tests/test_packaging.py",
+    "tests/data/fit_reference.json",
+    "scalinglib/registry/testbed.txt",
+)
 
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("dist")
-    proc = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(REPO)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(REPO)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     wheels, sdists = list(out.glob("*.whl")), list(out.glob("*.tar.gz"))
@@ -51,14 +64,36 @@ def venv(dist, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
     py = root / "bin" / "python"
-    site = Path(subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     # pip of the test run installs into the new environment (it has none of its own)
     # --ignore-installed: a scalinglib on the test run's path (the checkout's egg-info,
     # an editable install) must not count as already installed
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps", "--no-index",
-                    "--ignore-installed", "--disable-pip-version-check", str(dist["wheel"])],
-                   check=True, env=_clean_env(), cwd=root)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(py),
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            "--ignore-installed",
+            "--disable-pip-version-check",
+            str(dist["wheel"]),
+        ],
+        check=True,
+        env=_clean_env(),
+        cwd=root,
+    )
     # then the dependencies (after the install: pip would take the checkout's editable
     # install, seen through this path, as scalinglib already installed)
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
@@ -72,8 +107,14 @@ def _clean_env() -> dict:
 
 
 def _run(venv: Path, *argv: str, env: dict | None = None, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(list(argv), capture_output=True, text=True, check=False, cwd=cwd,
-                          env={**_clean_env(), "VIRTUAL_ENV": str(venv), **(env or {})})
+    return subprocess.run(
+        list(argv),
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env={**_clean_env(), "VIRTUAL_ENV": str(venv), **(env or {})},
+    )
 
 
 def test_build_gives_no_setuptools_deprecation_warning(dist):
@@ -106,7 +147,9 @@ def test_sdist_holds_what_a_downstream_packager_needs(dist):
 
 
 def test_installed_wheel_prints_its_version_outside_the_repository(venv, tmp_path):
-    where = _run(venv, str(venv / "bin" / "python"), "-c", "import scalinglib; print(scalinglib.__file__)", cwd=tmp_path)
+    where = _run(
+        venv, str(venv / "bin" / "python"), "-c", "import scalinglib; print(scalinglib.__file__)", cwd=tmp_path
+    )
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.strip()).is_relative_to(venv), where.stdout  # not the checkout
     out = _run(venv, str(venv / "bin" / "scalinglib"), "--version", cwd=tmp_path)
@@ -115,8 +158,14 @@ def test_installed_wheel_prints_its_version_outside_the_repository(venv, tmp_pat
 
 
 def test_installed_wheel_reproduces_the_headline_from_local_data(venv, data_dir, tmp_path):
-    out = _run(venv, str(venv / "bin" / "scalinglib"), "reproduce", "--json", cwd=tmp_path,
-               env={"SCALINGLIB_DATA": str(data_dir)})
+    out = _run(
+        venv,
+        str(venv / "bin" / "scalinglib"),
+        "reproduce",
+        "--json",
+        cwd=tmp_path,
+        env={"SCALINGLIB_DATA": str(data_dir)},
+    )
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     assert {r["dataset"] for r in rows} == {"c4_original", "rpj", "rw_original"}
@@ -129,7 +178,8 @@ def test_installed_wheel_downloads_and_verifies_from_a_local_mirror(venv, serve,
     mirror = tmp_path / "mirror"
     (mirror / "data").mkdir(parents=True)
     (mirror / "data" / "svg_extracted_data.csv").write_bytes(
-        (external_dir / "chinchilla_svg_extracted_data.csv").read_bytes())
+        (external_dir / "chinchilla_svg_extracted_data.csv").read_bytes()
+    )
     server = serve(mirror)
     cache = tmp_path / "cache"
     env = {"SCALINGLIB_EXTERNAL_URL": server.url, "SCALINGLIB_CACHE": str(cache), "SCALINGLIB_EXTERNAL": ""}

@@ -199,7 +199,9 @@ def test_optimal_multiplier_by_runs_matches_the_point_fits_and_brackets_them(tes
     t = optimal_multiplier_by_runs(testbed, datasets=("rpj",), n_boot=200, seed=0).set_index("runs")
     assert list(t["n_runs"]) == [5, 24, 32]
     # all small runs: the fit of chapter 2 (overtraining.shared_floor)
-    assert t.loc["small models, all M", "M_star"] == pytest.approx(shared_floor(testbed, "rpj").law.optimal_multiplier(), rel=1e-9)
+    assert t.loc["small models, all M", "M_star"] == pytest.approx(
+        shared_floor(testbed, "rpj").law.optimal_multiplier(), rel=1e-9
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         from scalinglib.paper import fit_config
@@ -222,7 +224,9 @@ def test_optimal_multiplier_by_runs_reproduces_the_interval_of_the_joint_bootstr
     joint = bootstrap_laws(testbed, choose_config(testbed, "rpj"), n_boot=200, seed=5)
     band = compute_optimal_band(joint.loss, [1.0], level=0.9).iloc[0]
     row = t.loc["small models, all M"]
-    assert (row["M_low"], row["M_star"], row["M_high"]) == pytest.approx((band["M_low"], band["M"], band["M_high"]), rel=1e-12)
+    assert (row["M_low"], row["M_star"], row["M_high"]) == pytest.approx(
+        (band["M_low"], band["M"], band["M_high"]), rel=1e-12
+    )
     # a different seed draws different replicates
     other = optimal_multiplier_by_runs(testbed, datasets=("rpj",), n_boot=200, seed=6).set_index("runs")
     assert other.loc["small models, all M", "M_low"] != row["M_low"]

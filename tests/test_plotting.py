@@ -13,7 +13,13 @@ from scalinglib import plotting as pl
 
 @pytest.mark.parametrize(
     ("x", "digits", "text"),
-    [(2.41e19, 1, "2.4×10¹⁹"), (1e12, 0, "10¹²"), (3e12, 0, "3×10¹²"), (-3.3e-5, 1, "-3.3×10⁻⁵"), (9.99e19, 1, "1.0×10²⁰")],
+    [
+        (2.41e19, 1, "2.4×10¹⁹"),
+        (1e12, 0, "10¹²"),
+        (3e12, 0, "3×10¹²"),
+        (-3.3e-5, 1, "-3.3×10⁻⁵"),
+        (9.99e19, 1, "1.0×10²⁰"),
+    ],
 )
 def test_sci_writes_plain_text_scientific_notation_with_superscript_exponents(x, digits, text):
     assert pl.sci(x, digits) == text
@@ -81,7 +87,7 @@ def test_glue_sets_the_value_on_glued_in_the_ipython_namespace_for_the_prose_eva
     assert f"{glued.rpj_1b_rel:.1f} {glued.n_runs:d}" == "0.7 5"
     # a reader's own variable called glued is never overwritten
     shell.user_ns["glued"] = [1, 2]
-    with pytest.raises(ValueError, match="'glued' is taken"):
+    with pytest.raises(TypeError, match="'glued' is taken"):
         glue("x", 1.0)
     with pytest.raises(ValueError, match="not a Python identifier"):
         glue("loss-rel", 1.0)

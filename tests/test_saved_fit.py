@@ -100,7 +100,10 @@ REFUSALS = {
     "missing field": (lambda p: _rewrite(p, lambda d: d.pop("params")), "missing field 'params'"),
     "missing run field": (lambda p: _rewrite(p, lambda d: d["runs"].pop("y")), "missing field runs.'y'"),
     "unknown law": (lambda p: _rewrite(p, lambda d: d.update(law="quadratic")), "unknown law 'quadratic'"),
-    "newer version": (lambda p: _rewrite(p, lambda d: d.update(format_version=FORMAT_VERSION + 1)), "newer than this scalinglib"),
+    "newer version": (
+        lambda p: _rewrite(p, lambda d: d.update(format_version=FORMAT_VERSION + 1)),
+        "newer than this scalinglib",
+    ),
     "edited": (lambda p: _rewrite(p, lambda d: d["params"].update(E=1.5), fix_checksum=False), "checksum mismatch"),
     "NaN": (lambda p: p.write_text(p.read_text().replace('"E": ', '"E": NaN, "x": ', 1)), "non-finite"),
     "Infinity": (lambda p: p.write_text(p.read_text().replace('"sse": ', '"sse": Infinity, "x": ', 1)), "non-finite"),

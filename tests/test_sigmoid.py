@@ -21,8 +21,9 @@ def ladder_all(ladder_dir):
     return load_ladder(ladder_dir, checkpoints="all")
 
 
-@pytest.mark.parametrize("true", [SigmoidLaw(0.1, 0.6, 4.0, 1.3), SigmoidLaw(0.0, 0.75, 9.0, 0.8),
-                                  SigmoidLaw(0.3, 0.2, 1.5, 2.5)])
+@pytest.mark.parametrize(
+    "true", [SigmoidLaw(0.1, 0.6, 4.0, 1.3), SigmoidLaw(0.0, 0.75, 9.0, 0.8), SigmoidLaw(0.3, 0.2, 1.5, 2.5)]
+)
 def test_sigmoid_fit_recovers_known_parameters_from_noise_free_points(true):
     L = np.linspace(0.6, 2.2, 40)
     r = fit_sigmoid(L, true.predict(L))
@@ -83,8 +84,9 @@ def test_ladder_bpb_columns_match_the_raw_files_value_for_value(ladder_dir, ladd
         for task, cols in LADDER_BPB.items():
             np.testing.assert_array_equal(got[f"bpb_{task}"].to_numpy(), raw[list(cols)].to_numpy(float).mean(axis=1))
         w = np.asarray(LADDER_MMLU_WEIGHTS)
-        np.testing.assert_array_equal(got["bpb_mmlu_weighted"].to_numpy(),
-                                      raw[list(LADDER_BPB["mmlu"])].to_numpy(float) @ w / w.sum())
+        np.testing.assert_array_equal(
+            got["bpb_mmlu_weighted"].to_numpy(), raw[list(LADDER_BPB["mmlu"])].to_numpy(float) @ w / w.sum()
+        )
         assert got["fraction"].iloc[-1] == 1.0 and got["fraction"].is_monotonic_increasing
 
 

@@ -38,8 +38,12 @@ def _src(cell: dict) -> str:
 
 
 def _exercise_labels(cells) -> list[str]:
-    return [m.group(1) for c in cells if c["cell_type"] == "markdown"
-            for m in re.finditer(r"\{exercise\}[^\n]*\n:label: (\S+)", _src(c))]
+    return [
+        m.group(1)
+        for c in cells
+        if c["cell_type"] == "markdown"
+        for m in re.finditer(r"\{exercise\}[^\n]*\n:label: (\S+)", _src(c))
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -84,8 +88,12 @@ def test_exercise_labels_are_unique_across_the_book():
 
 def test_strip_removes_every_solution_and_keeps_every_exercise(tmp_path):
     out = tmp_path / "student"
-    subprocess.run([sys.executable, str(ROOT / "tools" / "strip_solutions.py"),
-                    str(ROOT / "notebooks"), str(out)], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "strip_solutions.py"), str(ROOT / "notebooks"), str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     for path in NOTEBOOKS:
         orig, student = _cells(path), _cells(out / path.name)
         text = "\n".join(_src(c) for c in student)
@@ -105,11 +113,24 @@ def _md(s):
 
 
 def test_strip_replaces_a_gated_solution_by_one_empty_code_cell():
-    code = {"cell_type": "code", "id": "c", "metadata": {}, "execution_count": 3,
-            "outputs": [{"output_type": "stream", "name": "stdout", "text": "42"}], "source": "x = 42"}
-    nb = {"cells": [_md("````{exercise} T\n:label: ex-a\n\nDo.\n````"),
-                    _md("```{solution-start} ex-a\n:class: dropdown\n```"), _md("Because."), code,
-                    _md("```{solution-end}\n```"), dict(code, id="d", source="y = 1")]}
+    code = {
+        "cell_type": "code",
+        "id": "c",
+        "metadata": {},
+        "execution_count": 3,
+        "outputs": [{"output_type": "stream", "name": "stdout", "text": "42"}],
+        "source": "x = 42",
+    }
+    nb = {
+        "cells": [
+            _md("````{exercise} T\n:label: ex-a\n\nDo.\n````"),
+            _md("```{solution-start} ex-a\n:class: dropdown\n```"),
+            _md("Because."),
+            code,
+            _md("```{solution-end}\n```"),
+            dict(code, id="d", source="y = 1"),
+        ]
+    }
     out, n = strip.strip_notebook(nb)
     assert n == 1
     assert [c["cell_type"] for c in out["cells"]] == ["markdown", "code", "code"]
@@ -117,10 +138,13 @@ def test_strip_replaces_a_gated_solution_by_one_empty_code_cell():
     assert out["cells"][2]["source"] == "y = 1" and out["cells"][2]["outputs"] == []
 
 
-@pytest.mark.parametrize("cells, message", [
-    ([_md("```{solution-start} ex-a\n```"), _md("text")], "ex-a has no solution-end"),
-    ([_md("```{solution-end}\n```")], "solution-end without a solution-start"),
-])
+@pytest.mark.parametrize(
+    "cells, message",
+    [
+        ([_md("```{solution-start} ex-a\n```"), _md("text")], "ex-a has no solution-end"),
+        ([_md("```{solution-end}\n```")], "solution-end without a solution-start"),
+    ],
+)
 def test_strip_names_the_notebook_and_cell_of_an_unmatched_gate(cells, message):
     with pytest.raises(ValueError, match=message) as err:
         strip.strip_notebook({"cells": cells}, "ch.ipynb")
@@ -133,9 +157,9 @@ def test_built_chapter_shows_objectives_exercises_and_takeaways(path):
     if not page.is_file():
         pytest.fail(f"{page} is missing: run `make book` first")
     html = page.read_text(encoding="utf-8")
-    objectives = html.index('learning-objectives admonition')
+    objectives = html.index("learning-objectives admonition")
     first_exercise = html.index('class="exercise admonition')
-    takeaways = html.index('key-takeaways admonition')
+    takeaways = html.index("key-takeaways admonition")
     assert objectives < first_exercise < takeaways
     assert len(re.findall(r'class="[^"]*\bexercise admonition', html)) >= 2
     assert len(re.findall(r'class="[^"]*\bsolution\b[^"]*\bdropdown', html)) >= 2

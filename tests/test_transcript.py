@@ -23,23 +23,40 @@ def test_format_command_keeps_an_option_with_its_value_and_wraps_with_backslashe
     assert any("--n-col 'Model Size'" in line for line in lines)
     # pasted into a shell, the words are the arguments again
     joined = " ".join(l.rstrip(" \\") for l in lines)
-    assert shlex.split(joined)[1:] == ["scalinglib", "fit", "runs.csv", "--law", "chinchilla", "--n-col",
-                                       "Model Size", "--c-col", "Training FLOP"]
+    assert shlex.split(joined)[1:] == [
+        "scalinglib",
+        "fit",
+        "runs.csv",
+        "--law",
+        "chinchilla",
+        "--n-col",
+        "Model Size",
+        "--c-col",
+        "Training FLOP",
+    ]
 
 
 def test_format_command_leaves_a_readers_variable_or_home_for_the_shell_to_expand():
     text = transcript.format_command(
         ["fit", "$SCALINGLIB_SARDANA/training results.csv", "~/runs.csv", "$5"],
-        width=100, paths={"$SCALINGLIB_SARDANA/training results.csv", "~/runs.csv"})
+        width=100,
+        paths={"$SCALINGLIB_SARDANA/training results.csv", "~/runs.csv"},
+    )
     assert text == "$ scalinglib fit $SCALINGLIB_SARDANA/'training results.csv' ~/runs.csv '$5'"
 
 
 def test_show_prints_the_reader_path_in_the_command_and_in_its_output(tmp_path, capsys):
     csv = tmp_path / "deep" / "runs.csv"
     csv.parent.mkdir()
-    csv.write_text("N,D,loss\n" + "\n".join(
-        f"{n:g},{m * n:g},{1.7 + 400 * n ** -0.34 + 400 * (m * n) ** -0.28:.6f}"
-        for n in (1e7, 3e7, 1e8, 3e8) for m in (10, 20, 80)) + "\n")
+    csv.write_text(
+        "N,D,loss\n"
+        + "\n".join(
+            f"{n:g},{m * n:g},{1.7 + 400 * n**-0.34 + 400 * (m * n) ** -0.28:.6f}"
+            for n in (1e7, 3e7, 1e8, 3e8)
+            for m in (10, 20, 80)
+        )
+        + "\n"
+    )
     out = transcript.show(["fit", str(csv), "--law", "overtraining"], shown_as={str(csv): "runs.csv"})
     printed = capsys.readouterr().out
     assert str(tmp_path) not in printed and str(tmp_path) not in out

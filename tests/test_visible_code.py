@@ -29,9 +29,7 @@ nbclient = pytest.importorskip("nbclient")
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted(
-    p for p in (ROOT / "notebooks").glob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
-)
+NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
 def visible_cells(nb):
@@ -139,14 +137,16 @@ def test_visible_cells_of_a_chapter_run_without_its_removed_cells(path: Path, mo
         error = f"{err.ename}: {err.evalue}"
     if error is not None:
         failed = next(
-            (c for c in nb.cells if c.cell_type == "code"
-             and any(o.get("output_type") == "error" for o in c.get("outputs", []))),
+            (
+                c
+                for c in nb.cells
+                if c.cell_type == "code" and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+            ),
             None,
         )
         where = "an unknown cell" if failed is None else f"cell {failed.metadata['original_index']}"
         source = "" if failed is None else failed.source.strip().splitlines()[0]
         pytest.fail(
-            f"chapter {path.name}: {where} (first line: {source!r}) fails without the "
-            f"remove-cell cells: {error}",
+            f"chapter {path.name}: {where} (first line: {source!r}) fails without the remove-cell cells: {error}",
             pytrace=False,
         )

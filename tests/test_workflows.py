@@ -24,7 +24,10 @@ EXPECTED = ("book.yml", "release.yml", "style.yml", "tests.yml")
 def _validate(*files: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, files)],
-        capture_output=True, text=True, check=False)
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def _load(name: str) -> dict:
@@ -110,10 +113,14 @@ def test_the_repository_is_named_in_one_place_the_fork_block_of_config():
     url = yaml.safe_load(block)["repository"]["url"]
     assert url == yaml.safe_load(config)["repository"]["url"]
     skip = {".git", ".venv", "_build", "node_modules", "artifacts", "__pycache__", ".hypothesis"}
-    naming = [str(p.relative_to(root)) for p in root.rglob("*")
-              if p.is_file() and not skip & set(p.relative_to(root).parts)
-              and p.suffix in {".md", ".yml", ".yaml", ".py", ".ipynb", ".toml", ".cff", ".txt", ".cfg", ""}
-              and url.split("://", 1)[1] in p.read_text(errors="replace")]
+    naming = [
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file()
+        and not skip & set(p.relative_to(root).parts)
+        and p.suffix in {".md", ".yml", ".yaml", ".py", ".ipynb", ".toml", ".cff", ".txt", ".cfg", ""}
+        and url.split("://", 1)[1] in p.read_text(errors="replace")
+    ]
     assert naming == ["_config.yml"], naming
     assert "FORK OR PUBLISH" in (root / "README.md").read_text()
 
@@ -132,7 +139,7 @@ def test_guard_rails_run_the_pinned_versions_before_the_tests():
     assert any(h["id"] == "mypy" for r in hooks for h in r["hooks"])
     makefile = (root / "Makefile").read_text()
     lint = makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]
-    for command in ("ruff\" check .", "ruff\" format --check .", "mypy\""):
+    for command in ('ruff" check .', 'ruff" format --check .', 'mypy"'):
         assert command in lint, command
     ci = (root / ".ci" / "run").read_text()
     assert ci.index("make lint") < ci.index("make test")

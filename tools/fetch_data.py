@@ -28,8 +28,9 @@ def main() -> int:
     load_ladder()
     external = _cache_dir("external-local")
     external.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(_cache_dir("external") / "data" / "svg_extracted_data.csv",
-                    external / "chinchilla_svg_extracted_data.csv")
+    shutil.copyfile(
+        _cache_dir("external") / "data" / "svg_extracted_data.csv", external / "chinchilla_svg_extracted_data.csv"
+    )
     dirs = {
         "SCALINGLIB_DATA": _cache_dir("testbed"),
         "SCALINGLIB_EXTERNAL": external,

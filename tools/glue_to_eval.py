@@ -37,14 +37,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 _GLUE_TEXT = re.compile(r"\{glue:text\}`(?P<key>[A-Za-z_]\w*)(?::(?P<spec>[^`]*))?`")
 _OTHER_GLUE = re.compile(r"\{glue(?::(?!text\})[a-z]+)?\}`[^`]*`")
-_IMPORT = re.compile(r"^from myst_nb import glue[ \t]*$", re.M)
+_IMPORT = re.compile(r"^from myst_nb import glue[ \t]*$", re.MULTILINE)
 
 
 def _eval_role(match: re.Match) -> str:
     key, spec = match["key"], match["spec"]
     if spec:
-        return '{eval}`f"{glued.%s:%s}"`' % (key, spec)
-    return "{eval}`glued.%s`" % key
+        return '{eval}`f"{glued.' + key + ":" + spec + '}"`'
+    return "{eval}`glued." + key + "`"
 
 
 def convert_cell(cell: dict) -> tuple[bool, list[str]]:

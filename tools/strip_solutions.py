@@ -34,9 +34,14 @@ def _source(cell: dict) -> str:
 
 
 def _placeholder(kind: str, label: str, n: int) -> dict:
-    cell = {"cell_type": kind, "id": f"student-{n:02d}", "metadata": {},
-            "source": f"# Your solution to exercise {label}\n" if kind == "code"
-            else f"*Your answer to exercise {label}.*\n"}
+    cell = {
+        "cell_type": kind,
+        "id": f"student-{n:02d}",
+        "metadata": {},
+        "source": f"# Your solution to exercise {label}\n"
+        if kind == "code"
+        else f"*Your answer to exercise {label}.*\n",
+    }
     if kind == "code":
         cell.update(execution_count=None, outputs=[])
     return cell
@@ -50,8 +55,9 @@ def strip_notebook(nb: dict, name: str = "notebook") -> tuple[dict, int]:
         start, end, single = _START.search(text), _END.search(text), _SINGLE.search(text)
         if inside is not None:
             if start:
-                raise ValueError(f"{name}: cell {i} opens a solution inside the solution of {inside} "
-                                 "(missing solution-end)")
+                raise ValueError(
+                    f"{name}: cell {i} opens a solution inside the solution of {inside} (missing solution-end)"
+                )
             if end:
                 out.append(_placeholder("code", inside, removed))
                 inside = None
@@ -85,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     total = 0
     for path in notebooks:
         stripped, n = strip_notebook(json.loads(path.read_text(encoding="utf-8")), str(path))
-        (dst / path.name).write_text(json.dumps(stripped, indent=1, ensure_ascii=False) + "\n",
-                                     encoding="utf-8")
+        (dst / path.name).write_text(json.dumps(stripped, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         total += n
     print(f"wrote {len(notebooks)} notebooks with {total} solutions removed to {dst}")
     return 0

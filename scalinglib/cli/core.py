@@ -108,7 +108,6 @@ COMMANDS: dict[str, dict[str, str]] = {
 }
 
 
-
 # ----------------------------------------------------------------------------- output helpers
 
 
@@ -157,7 +156,6 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-
 # ----------------------------------------------------------------------------- options
 
 
@@ -179,12 +177,21 @@ def _add_column_options(p: argparse.ArgumentParser, title: str, options) -> None
 
 
 def _add_testbed_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", metavar="DIR", default=None, help="testbed exp_data directory (default: $SCALINGLIB_DATA or download)")
-    p.add_argument("--eval-set", default=DEFAULT_EVAL, choices=EVAL_SETS, help=f"loss evaluation set (default {DEFAULT_EVAL})")
+    p.add_argument(
+        "--data", metavar="DIR", default=None, help="testbed exp_data directory (default: $SCALINGLIB_DATA or download)"
+    )
+    p.add_argument(
+        "--eval-set", default=DEFAULT_EVAL, choices=EVAL_SETS, help=f"loss evaluation set (default {DEFAULT_EVAL})"
+    )
 
 
-def _add_command(sub: argparse._SubParsersAction, name: str, func: Callable[[argparse.Namespace], int],
-                 bootstrap: bool = True, **defaults: Any) -> argparse.ArgumentParser:
+def _add_command(
+    sub: argparse._SubParsersAction,
+    name: str,
+    func: Callable[[argparse.Namespace], int],
+    bootstrap: bool = True,
+    **defaults: Any,
+) -> argparse.ArgumentParser:
     """Subcommand ``name`` (texts from :data:`COMMANDS`) with what every subcommand shares:
     ``--json``, the bootstrap options (unless ``bootstrap=False``) and the function it runs."""
     text = COMMANDS[name]
@@ -203,15 +210,18 @@ def _add_bootstrap_options(p: argparse.ArgumentParser, what: str, method: bool =
     g.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0; same seed, same intervals)")
     if method:
         g.add_argument(
-            "--bootstrap-method", choices=("pairs", "residual"), default="residual",
+            "--bootstrap-method",
+            choices=("pairs", "residual"),
+            default="residual",
             help="residual: resample residuals (default; the better calibrated in chapter 9, and it never leaves "
-                 "out the one run that identifies a parameter of a small fit); pairs: resample runs",
+            "out the one run that identifies a parameter of a small fit); pairs: resample runs",
         )
 
 
 def _add_plot_option(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("--plot", metavar="FILE", type=_plot_file, default=None,
-                   help=f"also draw {what} to FILE (.png, .svg or .pdf)")
+    p.add_argument(
+        "--plot", metavar="FILE", type=_plot_file, default=None, help=f"also draw {what} to FILE (.png, .svg or .pdf)"
+    )
 
 
 #: File types ``--plot`` writes, by extension.
@@ -290,7 +300,6 @@ def _level(text: str) -> float:
     if not 0.0 < v < 1.0:
         raise argparse.ArgumentTypeError(f"the level must be in (0, 1), got {v}")
     return v
-
 
 
 # ----------------------------------------------------------------------------- a user's runs (fit, plan)

@@ -31,8 +31,12 @@ def _add_fit_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--law", required=True, choices=tuple(FORMULAS), help="which law to fit")
     p.add_argument("--objective", default="lsq", choices=tuple(OBJECTIVES), help="lsq (default) or huber_log")
     _add_column_options(p, "column names", _COLUMN_OPTIONS)
-    p.add_argument("--save", metavar="FILE", default=None,
-                   help="write the fit (with the bootstrap replicates, if any) to FILE, a JSON file `scalinglib predict` reads")
+    p.add_argument(
+        "--save",
+        metavar="FILE",
+        default=None,
+        help="write the fit (with the bootstrap replicates, if any) to FILE, a JSON file `scalinglib predict` reads",
+    )
     _add_plot_option(p, "the runs and the fitted law")
     return p
 
@@ -101,8 +105,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         if boot is not None:
             payload["intervals"] = {k: [lo, hi] for k, (lo, hi) in boot.intervals(args.level).items()}
             payload["bootstrap"] = {
-                "n_boot": boot.n_boot, "method": boot.method, "seed": args.seed, "level": args.level,
-                "n_redrawn": boot.n_redrawn, "notes": list(boot.notes),
+                "n_boot": boot.n_boot,
+                "method": boot.method,
+                "seed": args.seed,
+                "level": args.level,
+                "n_redrawn": boot.n_redrawn,
+                "notes": list(boot.notes),
             }
         _emit_json(payload)
     else:
@@ -111,7 +119,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             width = max(len(k) for k in result.params)
             print(
                 f"{100 * args.level:g}% intervals ({boot.n_boot} {boot.method} bootstrap replicates, seed {args.seed}"
-                + (f"; {boot.n_redrawn} degenerate resamples redrawn" if boot.n_redrawn else "") + "):"
+                + (f"; {boot.n_redrawn} degenerate resamples redrawn" if boot.n_redrawn else "")
+                + "):"
             )
             for k, (lo, hi) in boot.intervals(args.level).items():
                 print(f"  {k.ljust(width)} in [{lo:.6g}, {hi:.6g}]")

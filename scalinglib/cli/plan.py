@@ -30,21 +30,41 @@ from .core import (
 def _add_plan_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = _add_command(sub, "plan", _cmd_plan)
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--dataset", choices=("c4_original", "rpj", "rw_original"), help="plan with the laws of this training set (see above)")
+    src.add_argument(
+        "--dataset",
+        choices=("c4_original", "rpj", "rw_original"),
+        help="plan with the laws of this training set (see above)",
+    )
     src.add_argument("--csv", metavar="FILE", help="fit your own runs (columns as for `scalinglib fit`)")
     tgt = p.add_mutually_exclusive_group(required=True)
     tgt.add_argument("--target-loss", type=float, metavar="L", help="the loss to reach")
-    tgt.add_argument("--target-err", type=float, metavar="E",
-                     help="the average top-1 error to reach (with --csv: needs an error column or --err-csv)")
-    p.add_argument("--downstream", choices=("avg", "avg_subset"), default="avg_subset",
-                   help="error split for --target-err: avg (46 tasks) or avg_subset (17 tasks, default)")
-    p.add_argument("--inference-tokens", type=float, default=0.0, metavar="T", help="tokens to be served at inference (default 0)")
+    tgt.add_argument(
+        "--target-err",
+        type=float,
+        metavar="E",
+        help="the average top-1 error to reach (with --csv: needs an error column or --err-csv)",
+    )
+    p.add_argument(
+        "--downstream",
+        choices=("avg", "avg_subset"),
+        default="avg_subset",
+        help="error split for --target-err: avg (46 tasks) or avg_subset (17 tasks, default)",
+    )
+    p.add_argument(
+        "--inference-tokens", type=float, default=0.0, metavar="T", help="tokens to be served at inference (default 0)"
+    )
     p.add_argument("--law", choices=("overtraining", "chinchilla"), default=None, help="law to fit to --csv")
-    p.add_argument("--objective", default="lsq", choices=tuple(OBJECTIVES), help="objective of the --csv fit (default lsq)")
+    p.add_argument(
+        "--objective", default="lsq", choices=tuple(OBJECTIVES), help="objective of the --csv fit (default lsq)"
+    )
     _add_testbed_options(p)
-    p.add_argument("--err-csv", metavar="FILE", default=None,
-                   help="with --csv and --target-err: runs with loss and error columns for the error law "
-                        "(default: the --csv file, which then needs an error column)")
+    p.add_argument(
+        "--err-csv",
+        metavar="FILE",
+        default=None,
+        help="with --csv and --target-err: runs with loss and error columns for the error law "
+        "(default: the --csv file, which then needs an error column)",
+    )
     _add_column_options(p, "column names (with --csv)", _COLUMN_OPTIONS)
     _add_plot_option(p, "the iso-loss curve of the target in the (N, D) plane with the chosen N and D")
     return p
@@ -78,7 +98,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             boot = _bootstrap_fit(args, result, runs)
     else:
         if args.law is not None:
-            raise UserDataError("--law applies to --csv; with --dataset the over-training law is fitted on the testbed's runs")
+            raise UserDataError(
+                "--law applies to --csv; with --dataset the over-training law is fitted on the testbed's runs"
+            )
         from ..data import load_testbed
         from ..paper import fit_config
         from ..recipe import choose_config
@@ -118,7 +140,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if boot is not None:
         from ..planning import plan_interval
 
-        spread = plan_interval(boot, args.target_loss, target_err=args.target_err, inference_tokens=args.inference_tokens)
+        spread = plan_interval(
+            boot, args.target_loss, target_err=args.target_err, inference_tokens=args.inference_tokens
+        )
     if args.json:
         out: dict[str, Any] = {k: float(v) for k, v in plan.as_dict().items()}
         out.update(inference_tokens=float(args.inference_tokens), target_err=args.target_err, source=source)
@@ -131,7 +155,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
                 if k in _PLAN_INTERVAL_KEYS
             }
             out["bootstrap"] = {
-                "n_boot": spread.n_boot, "method": args.bootstrap_method, "seed": args.seed, "level": args.level,
+                "n_boot": spread.n_boot,
+                "method": args.bootstrap_method,
+                "seed": args.seed,
+                "level": args.level,
                 "n_unreachable": spread.n_unreachable,
             }
         _emit_json(out)

@@ -30,22 +30,48 @@ if TYPE_CHECKING:
 
 def _add_predict_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = _add_command(sub, "predict", _cmd_predict, bootstrap=False)
-    p.add_argument("fit", metavar="FIT.json", help="a loss-law fit saved by `scalinglib fit --save` (overtraining, chinchilla or compute)")
+    p.add_argument(
+        "fit",
+        metavar="FIT.json",
+        help="a loss-law fit saved by `scalinglib fit --save` (overtraining, chinchilla or compute)",
+    )
     tg = p.add_argument_group("targets (N and D, N and M, C and M, C alone for the compute law, or a CSV)")
-    for flag, what in (("--N", "parameters N"), ("--D", "training tokens D"), ("--M", "tokens per parameter M = D / N"),
-                       ("--C", "training FLOPs C = 6 N D")):
+    for flag, what in (
+        ("--N", "parameters N"),
+        ("--D", "training tokens D"),
+        ("--M", "tokens per parameter M = D / N"),
+        ("--C", "training FLOPs C = 6 N D"),
+    ):
         tg.add_argument(flag, dest=flag[2:], type=_positive_float, default=None, metavar=flag[2:], help=what)
-    tg.add_argument("--targets", metavar="CSV", default=None,
-                    help="one target per row, columns N and D, N and M, C and M, or C (names as for `fit`: --n-col ...)")
+    tg.add_argument(
+        "--targets",
+        metavar="CSV",
+        default=None,
+        help="one target per row, columns N and D, N and M, C and M, or C (names as for `fit`: --n-col ...)",
+    )
     for flag, default in (("--n-col", "N"), ("--d-col", "D"), ("--m-col", "M"), ("--c-col", "C")):
         tg.add_argument(flag, metavar="NAME", default=default, help=f"column of --targets (default {default!r})")
-    p.add_argument("--error-fit", metavar="ERR.json", default=None,
-                   help="an error-law fit saved by `scalinglib fit --law error --save`: chain the loss into an error")
+    p.add_argument(
+        "--error-fit",
+        metavar="ERR.json",
+        default=None,
+        help="an error-law fit saved by `scalinglib fit --law error --save`: chain the loss into an error",
+    )
     iv = p.add_argument_group("intervals (from the replicates saved by `fit --bootstrap B --save`)")
-    iv.add_argument("--level", type=_level, default=None, help="interval level (default: the loss fit's saved level, else 0.95)")
-    iv.add_argument("--new-run", action="store_true",
-                    help="also the interval of a single new run: the law interval plus the fitted runs' scatter (quote this one)")
-    iv.add_argument("--seed", type=int, default=None, help="seed of the run-to-run noise draws of --new-run (default: the fit's bootstrap seed)")
+    iv.add_argument(
+        "--level", type=_level, default=None, help="interval level (default: the loss fit's saved level, else 0.95)"
+    )
+    iv.add_argument(
+        "--new-run",
+        action="store_true",
+        help="also the interval of a single new run: the law interval plus the fitted runs' scatter (quote this one)",
+    )
+    iv.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the run-to-run noise draws of --new-run (default: the fit's bootstrap seed)",
+    )
     _add_plot_option(p, "the runs, the fitted law and the targets with their intervals")
     return p
 
@@ -72,13 +98,18 @@ def _check_kinds(loss: SavedFit, error: SavedFit | None) -> None:
     from ..fit.problem import SPECS
 
     if SPECS[loss.kind].inputs == ("L",):
-        raise FitError(f"{loss.path}: this is a fit of an error law ({loss.kind}); give a loss-law fit first and this one as --error-fit")
+        raise FitError(
+            f"{loss.path}: this is a fit of an error law ({loss.kind}); give a loss-law fit first and this one as --error-fit"
+        )
     if error is not None and SPECS[error.kind].inputs != ("L",):
-        raise FitError(f"{error.path}: --error-fit needs a fit of an error law (scalinglib fit --law error or sigmoid), not {error.kind}")
+        raise FitError(
+            f"{error.path}: --error-fit needs a fit of an error law (scalinglib fit --law error or sigmoid), not {error.kind}"
+        )
 
 
-def _run_forecast(loss: SavedFit, error: SavedFit | None, targets: dict, level: float | None, new_run: bool,
-                  seed: int | None) -> Forecast:
+def _run_forecast(
+    loss: SavedFit, error: SavedFit | None, targets: dict, level: float | None, new_run: bool, seed: int | None
+) -> Forecast:
     """The forecast of saved fits; errors name the file they come from."""
     from ..fit import FitError
     from ..forecast import forecast
@@ -104,8 +135,9 @@ def _wrapped(head: str, text: str, indent: int) -> list[str]:
     """``head + text`` wrapped to :data:`_WIDTH` columns, continuation lines indented by ``indent``."""
     import textwrap
 
-    return textwrap.wrap(head + text, _WIDTH, subsequent_indent=" " * indent, break_long_words=False,
-                         break_on_hyphens=False) or [head]
+    return textwrap.wrap(
+        head + text, _WIDTH, subsequent_indent=" " * indent, break_long_words=False, break_on_hyphens=False
+    ) or [head]
 
 
 def _packed(head: str, items: list[str], indent: int) -> list[str]:
@@ -124,12 +156,15 @@ def _packed(head: str, items: list[str], indent: int) -> list[str]:
 def _describe(fit: SavedFit) -> list[str]:
     src = fit.source or {}
     where = f" to {src['file']}" if isinstance(src.get("file"), str) else ""
-    return [f"{fit.kind}, {FORMULAS[fit.kind]}",
-            f"fitted ({fit.result.objective}){where} ({fit.result.n_points} runs), saved in {fit.path}"]
+    return [
+        f"{fit.kind}, {FORMULAS[fit.kind]}",
+        f"fitted ({fit.result.objective}){where} ({fit.result.n_points} runs), saved in {fit.path}",
+    ]
 
 
 def _forecast_payload(fc: Forecast, loss: SavedFit, error: SavedFit | None) -> dict:
     """The ``predict --json`` object."""
+
     def fit_info(f: SavedFit) -> dict:
         b = f.bootstrap
         return {
@@ -147,8 +182,11 @@ def _forecast_payload(fc: Forecast, loss: SavedFit, error: SavedFit | None) -> d
         "level": fc.level,
         "n_boot": fc.n_boot,
         "intervals": {
-            name: ("law interval: where the law lies (bootstrap of the fit)" if "new_run" not in name else
-                   "new-run interval: the outcome of one training run (law interval plus the fitted runs' scatter)")
+            name: (
+                "law interval: where the law lies (bootstrap of the fit)"
+                if "new_run" not in name
+                else "new-run interval: the outcome of one training run (law interval plus the fitted runs' scatter)"
+            )
             for name in fc.intervals
         },
         "fitted_ranges": ranges,
@@ -200,8 +238,11 @@ def _forecast_text(fc: Forecast, loss: SavedFit, error: SavedFit | None) -> str:
 
     for i in range(fc.n_targets):
         t = {k: fc.targets[k][i] for k in ("N", "D", "M", "C")}
-        size = (f"N = {t['N']:.4g}, D = {t['D']:.4g} (M = {t['M']:.4g}, C = {t['C']:.4g})" if not math.isnan(t["N"])
-                else f"C = {t['C']:.4g}")
+        size = (
+            f"N = {t['N']:.4g}, D = {t['D']:.4g} (M = {t['M']:.4g}, C = {t['C']:.4g})"
+            if not math.isnan(t["N"])
+            else f"C = {t['C']:.4g}"
+        )
         lines += ["", f"target {i + 1}: {size}"]
         lines.append(f"  loss   {fc.loss[i]:.4f}{cell('loss', i)}{cell('loss_new_run', i)}")
         if fc.err is not None:
@@ -209,8 +250,14 @@ def _forecast_text(fc: Forecast, loss: SavedFit, error: SavedFit | None) -> str:
         outside = [_ratio_text(k, float(v[i])) for k, v in ex.ratios.items() if not math.isnan(v[i])]
         if ex.loss_outside is not None:
             d = float(ex.loss_outside[i])
-            outside.append("loss " + ("inside the error law's runs" if d == 0 else
-                                      f"{abs(d):.3g} nats {'below' if d < 0 else 'above'} the error law's runs"))
+            outside.append(
+                "loss "
+                + (
+                    "inside the error law's runs"
+                    if d == 0
+                    else f"{abs(d):.3g} nats {'below' if d < 0 else 'above'} the error law's runs"
+                )
+            )
         lines += _packed("  outside the fitted runs: ", outside, 4)
         for w in ex.warnings[i]:
             lines += _wrapped("  warning: ", w, 4)

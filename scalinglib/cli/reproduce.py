@@ -63,10 +63,18 @@ def _target_cells(r: dict) -> list[str]:
 
 def _reproduce_text(records: Sequence[dict], eval_set: str) -> str:
     headers = [
-        "training set", "split", "target", "M",
-        "loss obs.", "loss pred.", "loss rel.err",
-        "err obs.", "err pred.", "err rel.err",
-        "compute x (loss fit)", "compute x (err fit)",
+        "training set",
+        "split",
+        "target",
+        "M",
+        "loss obs.",
+        "loss pred.",
+        "loss rel.err",
+        "err obs.",
+        "err pred.",
+        "err rel.err",
+        "compute x (loss fit)",
+        "compute x (err fit)",
     ]
     right = [False, False, False] + [True] * 9
     rows = [
@@ -118,7 +126,9 @@ def _add_reproduce_intervals(args: argparse.Namespace, records: list[dict]) -> N
         if key not in cache:
             cfg = default_config(r["dataset"], args.eval_set, r["downstream"])
             cb, _ = _run_capturing(
-                functools.partial(bootstrap_config, df, cfg, n_boot=args.bootstrap, seed=args.seed, method=args.bootstrap_method)
+                functools.partial(
+                    bootstrap_config, df, cfg, n_boot=args.bootstrap, seed=args.seed, method=args.bootstrap_method
+                )
             )
             cache[key] = cb.target_intervals(args.level)
         t = cache[key]

@@ -23,5 +23,6 @@ def _need(raw: pd.DataFrame, cols, file: Path) -> None:
             raise DataError(f"column {col!r} missing from {str(file)!r}")
         bad = ~np.isfinite(pd.to_numeric(raw[col], errors="coerce").to_numpy(float))
         if bad.any():
-            raise DataError(f"column {col!r} of {str(file)!r} has a non-numeric value on data row {int(np.flatnonzero(bad)[0]) + 1}")
-
+            raise DataError(
+                f"column {col!r} of {str(file)!r} has a non-numeric value on data row {int(np.flatnonzero(bad)[0]) + 1}"
+            )

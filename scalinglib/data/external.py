@@ -11,9 +11,7 @@ import pandas as pd
 from .fetch import DataError, _download
 
 EXTERNAL_COMMIT = "92258837425e1b5f2851d624287f0120583a3d0e"
-EXTERNAL_URL = (
-    f"https://raw.githubusercontent.com/epoch-research/analyzing-chinchilla/{EXTERNAL_COMMIT}/"
-)
+EXTERNAL_URL = f"https://raw.githubusercontent.com/epoch-research/analyzing-chinchilla/{EXTERNAL_COMMIT}/"
 
 
 def load_chinchilla_runs(path: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -29,7 +27,11 @@ def load_chinchilla_runs(path: str | os.PathLike | None = None) -> pd.DataFrame:
     if path is None:
         path = os.environ.get("SCALINGLIB_EXTERNAL") or None
     if path is None:
-        file = _download("external", "external.txt", EXTERNAL_URL, "SCALINGLIB_EXTERNAL_URL") / "data" / "svg_extracted_data.csv"
+        file = (
+            _download("external", "external.txt", EXTERNAL_URL, "SCALINGLIB_EXTERNAL_URL")
+            / "data"
+            / "svg_extracted_data.csv"
+        )
     else:
         file = Path(path)
         if file.is_dir():
@@ -47,4 +49,3 @@ def load_chinchilla_runs(path: str | os.PathLike | None = None) -> pd.DataFrame:
             raise DataError(f"column {col!r} of {str(file)!r} has invalid value on row {int(np.flatnonzero(bad)[0])}")
     out["D"] = out["C"] / (6.0 * out["N"])
     return out[["N", "D", "C", "loss"]]
-

@@ -22,7 +22,6 @@ class DataError(ValueError):
     """Missing, extra, corrupt or malformed data; the message names the file or field."""
 
 
-
 def _registry(name: str) -> dict[str, str]:
     text = resources.files("scalinglib").joinpath("registry").joinpath(name).read_text()
     out = {}
@@ -72,9 +71,7 @@ def _fetch_one(url: str, name: str, digest: str, final: Path, partial_dir: Path,
             download(url, str(tmp), None)
             got = _sha256(tmp)
             if got != digest:
-                raise DataError(
-                    f"hash mismatch for downloaded file {name!r} from {url}: expected {digest}, got {got}"
-                )
+                raise DataError(f"hash mismatch for downloaded file {name!r} from {url}: expected {digest}, got {got}")
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, final)
             return
@@ -117,7 +114,6 @@ def _download(kind: str, registry_name: str, default_url: str, url_env: str) -> 
     return root
 
 
-
 def _verified_csv_dir(root: Path, registry_name: str, what: str) -> Path:
     """Check that ``root`` holds exactly the registry's CSV files, each with its sha256.
 
@@ -132,7 +128,9 @@ def _verified_csv_dir(root: Path, registry_name: str, what: str) -> Path:
     missing = sorted(set(registry) - present)
     extra = sorted(present - set(registry))
     if missing:
-        raise DataError(f"missing file {str(root / missing[0])!r} in the {what} directory ({len(missing)} missing in all)")
+        raise DataError(
+            f"missing file {str(root / missing[0])!r} in the {what} directory ({len(missing)} missing in all)"
+        )
     if extra:
         raise DataError(f"unexpected extra file {str(root / extra[0])!r} in the {what} directory")
     for name, digest in registry.items():
@@ -153,4 +151,3 @@ def _lab_dir(path, env: str, kind: str, registry_name: str, url: str, url_env: s
     else:
         root = Path(path)
     return _verified_csv_dir(root, registry_name, what)
-

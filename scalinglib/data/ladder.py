@@ -85,8 +85,16 @@ LADDER_MMLU_WEIGHTS: tuple[float, float, float, float] = (0.215, 0.335, 0.219, 0
 #: Accuracy of a random guess on each task (the ladder repository's ``task_minimum``):
 #: 0.5 for the two-choice tasks, 1/3 for SocialIQA, 0.2 for CSQA, 0.25 otherwise.
 LADDER_CHANCE: dict[str, float] = {
-    "mmlu": 0.25, "hellaswag": 0.25, "arc_easy": 0.25, "arc_challenge": 0.25, "boolq": 0.5,
-    "csqa": 0.2, "openbookqa": 0.25, "piqa": 0.5, "socialiqa": 1.0 / 3.0, "winogrande": 0.5,
+    "mmlu": 0.25,
+    "hellaswag": 0.25,
+    "arc_easy": 0.25,
+    "arc_challenge": 0.25,
+    "boolq": 0.5,
+    "csqa": 0.2,
+    "openbookqa": 0.25,
+    "piqa": 0.5,
+    "socialiqa": 1.0 / 3.0,
+    "winogrande": 0.5,
 }
 LADDER_LOSS = "eval/c4_en-validation/CrossEntropyLoss"
 
@@ -97,8 +105,9 @@ def ladder_dir(path: str | os.PathLike | None = None) -> Path:
     ``path``, else ``SCALINGLIB_LADDER``, else a hash-verified download from the pinned
     commit ``LADDER_COMMIT`` (``SCALINGLIB_LADDER_URL`` overrides the base URL).
     """
-    return _lab_dir(path, "SCALINGLIB_LADDER", "ladder", "ladder.txt", LADDER_URL, "SCALINGLIB_LADDER_URL", "OLMo ladder")
-
+    return _lab_dir(
+        path, "SCALINGLIB_LADDER", "ladder", "ladder.txt", LADDER_URL, "SCALINGLIB_LADDER_URL", "OLMo ladder"
+    )
 
 
 _LADDER_RUN = re.compile(r"^(?P<size>190M|370M|760M|1B|3B)-(?P<mult>[0-9.]+)xC(?P<rerun>-rerun)?\.csv$")
@@ -115,14 +124,18 @@ def _ladder_rows(raw: pd.DataFrame, file: Path, rows: list[int]) -> dict[str, np
         bad = ~((accs >= 0.0) & (accs <= 1.0))
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            raise DataError(f"accuracy {cs[j]!r} of {str(file)!r} is outside [0, 1] on data row {rows[i] + 1}: {accs[i, j]}")
+            raise DataError(
+                f"accuracy {cs[j]!r} of {str(file)!r} is outside [0, 1] on data row {rows[i] + 1}: {accs[i, j]}"
+            )
         out[f"acc_{task}"] = accs.mean(axis=1)
     for task, cs in LADDER_BPB.items():
         bpbs = sub[list(cs)].to_numpy(float)
         bad = ~(bpbs > 0.0)
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            raise DataError(f"bits per byte {cs[j]!r} of {str(file)!r} is not positive on data row {rows[i] + 1}: {bpbs[i, j]}")
+            raise DataError(
+                f"bits per byte {cs[j]!r} of {str(file)!r} is not positive on data row {rows[i] + 1}: {bpbs[i, j]}"
+            )
         out[f"bpb_{task}"] = bpbs.mean(axis=1)
     w = np.asarray(LADDER_MMLU_WEIGHTS)
     out["acc_mmlu_weighted"] = sub[list(LADDER_TASKS["mmlu"])].to_numpy(float) @ w / w.sum()
@@ -203,7 +216,17 @@ def load_ladder(path: str | os.PathLike | None = None, checkpoints: str = "final
             continue
         file = root / name
         raw = _read_csv(file)
-        _need(raw, ["_step", "throughput/total_tokens", "batch_size_in_tokens", "optim/learning_rate_group0", "learning_rate_peak"], file)
+        _need(
+            raw,
+            [
+                "_step",
+                "throughput/total_tokens",
+                "batch_size_in_tokens",
+                "optim/learning_rate_group0",
+                "learning_rate_peak",
+            ],
+            file,
+        )
         if not raw["_step"].is_monotonic_increasing:
             raise DataError(f"checkpoints of {str(file)!r} are not in step order")
         last = len(raw) - 1
@@ -276,6 +299,21 @@ def load_ladder(path: str | os.PathLike | None = None, checkpoints: str = "final
     df["err_avg"] = 1.0 - df["acc_avg"]
     order = {s: i for i, s in enumerate(LADDER_PARAMS)}
     df = df.assign(_o=df["model"].map(order)).sort_values(["_o", "multiple", "replicate", "step"], kind="stable")
-    front = ["dataset", "run", "model", "multiple", "replicate", "target", "step", "fraction", "N", "D", "M", "C", "loss", "loss_c4"]
+    front = [
+        "dataset",
+        "run",
+        "model",
+        "multiple",
+        "replicate",
+        "target",
+        "step",
+        "fraction",
+        "N",
+        "D",
+        "M",
+        "C",
+        "loss",
+        "loss_c4",
+    ]
     extra = ["acc_mmlu_weighted", "bpb_mmlu_weighted"]
     return df[front + acc + ["acc_avg", "err_avg"] + bpb + extra].reset_index(drop=True)

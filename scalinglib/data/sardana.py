@@ -29,15 +29,15 @@ GAUNTLET_CATEGORIES: tuple[str, ...] = (
 )
 
 
-
 def sardana_dir(path: str | os.PathLike | None = None) -> Path:
     """Directory holding ``trainingresults.csv`` of Sardana et al. (2024), verified.
 
     ``path``, else ``SCALINGLIB_SARDANA``, else a hash-verified download from the pinned
     commit ``SARDANA_COMMIT`` (``SCALINGLIB_SARDANA_URL`` overrides the base URL).
     """
-    return _lab_dir(path, "SCALINGLIB_SARDANA", "sardana", "sardana.txt", SARDANA_URL, "SCALINGLIB_SARDANA_URL", "Sardana")
-
+    return _lab_dir(
+        path, "SCALINGLIB_SARDANA", "sardana", "sardana.txt", SARDANA_URL, "SCALINGLIB_SARDANA_URL", "Sardana"
+    )
 
 
 def load_sardana(path: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -65,7 +65,9 @@ def load_sardana(path: str | os.PathLike | None = None) -> pd.DataFrame:
     file = root / "trainingresults.csv"
     raw = _read_csv(file)
     gcols = [f"eval_gauntlet/{c}" for c in GAUNTLET_CATEGORIES]
-    _need(raw, ["Parameters", "Tokens/Params", "Tokens", "Batch Size", "Smoothed Loss", *gcols, "mmlu_5_shot_avg"], file)
+    _need(
+        raw, ["Parameters", "Tokens/Params", "Tokens", "Batch Size", "Smoothed Loss", *gcols, "mmlu_5_shot_avg"], file
+    )
     if "Model Name" not in raw:
         raise DataError(f"column 'Model Name' missing from {str(file)!r}")
     out = pd.DataFrame(
@@ -80,7 +82,9 @@ def load_sardana(path: str | os.PathLike | None = None) -> pd.DataFrame:
     bad = ~np.isclose(out["M"], raw["Tokens/Params"].astype(float), rtol=1e-9)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"Tokens / Parameters = {out['M'][i]:g} differs from Tokens/Params on data row {i + 1} of {str(file)!r}")
+        raise DataError(
+            f"Tokens / Parameters = {out['M'][i]:g} differs from Tokens/Params on data row {i + 1} of {str(file)!r}"
+        )
     out["C"] = 6.0 * out["N"] * out["D"]
     out["loss"] = raw["Smoothed Loss"].astype(float)
     out["loss_train"] = out["loss"]
@@ -95,4 +99,3 @@ def load_sardana(path: str | os.PathLike | None = None) -> pd.DataFrame:
         i = int(np.flatnonzero(dup)[0])
         raise DataError(f"run {out['model'][i]} at M = {out['M'][i]:g} appears twice in {str(file)!r}")
     return out
-

@@ -124,7 +124,12 @@ def _parse_model(file: Path) -> dict:
     hp = _field(doc, ["hyperparameters"], file)
     dataset = _field(doc, ["dataset_name"], file)
     model = Path(str(_field(hp, ["model"], file, "hyperparameters"))).stem
-    mult = _number(_field(hp, ["chinchilla_multiplier"], file, "hyperparameters"), "hyperparameters.chinchilla_multiplier", file, True)
+    mult = _number(
+        _field(hp, ["chinchilla_multiplier"], file, "hyperparameters"),
+        "hyperparameters.chinchilla_multiplier",
+        file,
+        True,
+    )
     expected_stem = f"{dataset}-{model}-{mult}"
     if file.stem != expected_stem:
         raise DataError(f"file name {file.name!r} does not match its contents ({expected_stem}.json)")
@@ -335,7 +340,6 @@ def load_hyperparameter_search(path: str | os.PathLike | None = None) -> pd.Data
     return pd.DataFrame(rows)
 
 
-
 def long_form(df: pd.DataFrame, kind: str = "loss") -> pd.DataFrame:
     """Melt a testbed table into long form for seaborn.
 
@@ -354,4 +358,3 @@ def long_form(df: pd.DataFrame, kind: str = "loss") -> pd.DataFrame:
     else:
         raise ValueError(f"kind must be 'loss' or 'err', got {kind!r}")
     return out
-

@@ -24,7 +24,9 @@ def target_label(model: str, M: float) -> str:
 
 
 #: The two targets of each training set, by readable name.
-TARGET_LABELS = {ds: (target_label("open_lm_1b", OVERTRAINED_M[ds]), target_label("open_lm_7b", 20.0)) for ds in DATASETS}
+TARGET_LABELS = {
+    ds: (target_label("open_lm_1b", OVERTRAINED_M[ds]), target_label("open_lm_7b", 20.0)) for ds in DATASETS
+}
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -38,8 +38,16 @@ from ..paper import select_runs
 
 #: The eight tasks the ladder paper predicts for OLMo 2 7B and 13B, in its order (MMLU
 #: with the ladder's category weights).
-LADDER_PAPER_TASKS = ("mmlu_weighted", "hellaswag", "arc_challenge", "arc_easy", "piqa", "csqa", "socialiqa",
-                      "openbookqa")
+LADDER_PAPER_TASKS = (
+    "mmlu_weighted",
+    "hellaswag",
+    "arc_challenge",
+    "arc_easy",
+    "piqa",
+    "csqa",
+    "socialiqa",
+    "openbookqa",
+)
 
 #: method -> (loss, step-1 law, step-1 objective, step-2 law, step-2 points, ideal point, chance-bounded ceiling)
 METHODS: dict[str, tuple[str, str, str, str, str, bool, bool]] = {
@@ -105,17 +113,33 @@ def ladder_methods(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FitWarning)
                 preds = twostep.predict_two_step(
-                    data, targets, law1, law2, chance=_chance(task) if bounded else 0.0, n_boot=n_boot, level=level,
-                    seed=seed, loss_objective=obj1,
+                    data,
+                    targets,
+                    law1,
+                    law2,
+                    chance=_chance(task) if bounded else 0.0,
+                    n_boot=n_boot,
+                    level=level,
+                    seed=seed,
+                    loss_objective=obj1,
                 )
             for model, p in preds.items():
                 lo, hi = p.accuracy_interval
-                rows.append({
-                    "task": task, "target": model, "method": method, "observed": obs[model],
-                    "predicted": p.accuracy, "low": lo, "high": hi, "covered": lo <= obs[model] <= hi,
-                    "abs_error": 100.0 * abs(p.accuracy - obs[model]), "loss_predicted": p.loss,
-                    "outside_unit": p.outside_unit,
-                })
+                rows.append(
+                    {
+                        "task": task,
+                        "target": model,
+                        "method": method,
+                        "observed": obs[model],
+                        "predicted": p.accuracy,
+                        "low": lo,
+                        "high": hi,
+                        "covered": lo <= obs[model] <= hi,
+                        "abs_error": 100.0 * abs(p.accuracy - obs[model]),
+                        "loss_predicted": p.loss,
+                        "outside_unit": p.outside_unit,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -127,8 +151,9 @@ def _targets(ladder_all: pd.DataFrame) -> dict[str, tuple[float, float]]:
     return out
 
 
-def ladder_published_check(ladder_all: pd.DataFrame, tasks: Sequence[str] = LADDER_PAPER_TASKS,
-                           target: str = "13B") -> pd.DataFrame:
+def ladder_published_check(
+    ladder_all: pd.DataFrame, tasks: Sequence[str] = LADDER_PAPER_TASKS, target: str = "13B"
+) -> pd.DataFrame:
     """Method (c) with step 1 by the Approach-3 objective (``huber_log``), point predictions only.
 
     The ladder paper's step 1 minimises a Huber loss; this is the closest objective of the
@@ -141,8 +166,14 @@ def ladder_published_check(ladder_all: pd.DataFrame, tasks: Sequence[str] = LADD
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FitWarning)
             model = twostep.fit_two_step(twostep.ladder_data(ladder_all, task), loss_objective="huber_log")
-        rows.append({"task": task, "observed": twostep.ladder_observed(ladder_all, target, task),
-                     "predicted": float(model.accuracy(N, D)), "loss_predicted": float(model.loss(N, D))})
+        rows.append(
+            {
+                "task": task,
+                "observed": twostep.ladder_observed(ladder_all, target, task),
+                "predicted": float(model.accuracy(N, D)),
+                "loss_predicted": float(model.loss(N, D)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -152,8 +183,9 @@ def _quiet_fit(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def testbed_backtest(df: pd.DataFrame, tasks: Sequence[str], datasets: Sequence[str] = DATASETS,
-                     eval_set: str = "c4_val") -> pd.DataFrame:
+def testbed_backtest(
+    df: pd.DataFrame, tasks: Sequence[str], datasets: Sequence[str] = DATASETS, eval_set: str = "c4_val"
+) -> pd.DataFrame:
     """(a) the paper's Err(L) and (b) the bounded sigmoid, back-tested on every predictable testbed run.
 
     For every applicable target of :func:`~scalinglib.backtest.backtest_targets` (the rule of
@@ -190,9 +222,19 @@ def testbed_backtest(df: pd.DataFrame, tasks: Sequence[str], datasets: Sequence[
                     except FitError:
                         continue
                     err = float(f.law.predict(x))
-                    rows.append({"dataset": ds, "model": t.target.model, "M": t.target.M, "task": task,
-                                 "method": method, "observed": obs, "predicted": 1.0 - err,
-                                 "abs_error": 100.0 * abs(err - (1.0 - obs)), "outside_unit": not 0.0 <= err <= 1.0})
+                    rows.append(
+                        {
+                            "dataset": ds,
+                            "model": t.target.model,
+                            "M": t.target.M,
+                            "task": task,
+                            "method": method,
+                            "observed": obs,
+                            "predicted": 1.0 - err,
+                            "abs_error": 100.0 * abs(err - (1.0 - obs)),
+                            "outside_unit": not 0.0 <= err <= 1.0,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -218,7 +260,15 @@ def sardana_predictions(sardana: pd.DataFrame) -> pd.DataFrame:
         obs = 1.0 - float(r[cfg.err_col])
         for method, law in (("(a) paper", fitted.error_law), ("sigmoid", sig.law)):
             err = float(law.predict(xi))
-            rows.append({"model": r["model"], "M": float(r["M"]), "method": method, "observed": obs,
-                         "predicted": 1.0 - err, "abs_error": 100.0 * abs(err - (1.0 - obs)),
-                         "outside_unit": not 0.0 <= err <= 1.0})
+            rows.append(
+                {
+                    "model": r["model"],
+                    "M": float(r["M"]),
+                    "method": method,
+                    "observed": obs,
+                    "predicted": 1.0 - err,
+                    "abs_error": 100.0 * abs(err - (1.0 - obs)),
+                    "outside_unit": not 0.0 <= err <= 1.0,
+                }
+            )
     return pd.DataFrame(rows)

@@ -102,7 +102,10 @@ def grid_summary(grid: pd.DataFrame, within: float = 0.02, low_M: float = 5.0) -
     """
     rows = []
     for ds, g in grid.groupby("dataset", sort=False):
-        for quantity, col, flag in (("loss", "loss_rel_error", "in_loss_fit"), ("error", "err_rel_error", "in_error_fit")):
+        for quantity, col, flag in (
+            ("loss", "loss_rel_error", "in_loss_fit"),
+            ("error", "err_rel_error", "in_error_fit"),
+        ):
             h = g[~g[flag]]
             if h.empty:
                 raise ValueError(f"dataset {ds!r}: every run is a fitting run; nothing to summarise")
@@ -230,9 +233,7 @@ def task_predictions(
     return pd.DataFrame(rows)
 
 
-def task_summary(
-    predictions: pd.DataFrame, margin: float = CHANCE_MARGIN, tolerance: float = 0.10
-) -> pd.DataFrame:
+def task_summary(predictions: pd.DataFrame, margin: float = CHANCE_MARGIN, tolerance: float = 0.10) -> pd.DataFrame:
     """Rank tasks by how well they are predicted, one row per (dataset, task).
 
     Summarises the output of :func:`task_predictions`:
@@ -252,7 +253,17 @@ def task_summary(
       law beats guessing chance (``mean_rel_error < chance_rel_error``), and
       ``"not predictable"`` otherwise; ``beats_chance_guess`` records the second test.
     """
-    need = {"dataset", "task", "model", "err_rel_error", "chance_rel_error", "error_fit_r2", "chance_margin", "k", "in_subset"}
+    need = {
+        "dataset",
+        "task",
+        "model",
+        "err_rel_error",
+        "chance_rel_error",
+        "error_fit_r2",
+        "chance_margin",
+        "k",
+        "in_subset",
+    }
     missing = need - set(predictions.columns)
     if missing:
         raise KeyError(f"predictions lack column(s) {sorted(missing)}; pass the output of task_predictions")

@@ -226,8 +226,23 @@ def tradeoff_summary(tradeoff: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise KeyError(f"tradeoff lacks column(s) {sorted(missing)}; pass the output of compute_tradeoff")
     keys = ["dataset", "config"]
-    first_cols = [c for c in ("n_max", "N_max", "m_max", "is_default", "n_loss_runs", "n_error_runs", "distinct_M",
-                              "distinct_N", "fit_compute", "status", "reason") if c in tradeoff]
+    first_cols = [
+        c
+        for c in (
+            "n_max",
+            "N_max",
+            "m_max",
+            "is_default",
+            "n_loss_runs",
+            "n_error_runs",
+            "distinct_M",
+            "distinct_N",
+            "fit_compute",
+            "status",
+            "reason",
+        )
+        if c in tradeoff
+    ]
     first = tradeoff.groupby(keys, sort=False)[first_cols].first()
     # mean over targets; a configuration with any NaN target stays NaN (never silently averaged)
     means = tradeoff.groupby(keys, sort=False)[["loss_rel_error", "err_rel_error"]].agg(lambda x: x.mean(skipna=False))

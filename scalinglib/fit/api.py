@@ -90,7 +90,9 @@ def fit_chinchilla(N, D, L, *, objective: str = "lsq", delta: float = 1e-3, box=
     """
     N, D, L = _as_positive(N, "N"), _as_positive(D, "D"), _as_positive(L, "L")
     _check_count(L.size, "chinchilla", N, D, L)
-    return _dispatch("chinchilla", problem("chinchilla", {"N": N, "D": D}, L, box), {"N": N, "D": D}, objective, delta, box)
+    return _dispatch(
+        "chinchilla", problem("chinchilla", {"N": N, "D": D}, L, box), {"N": N, "D": D}, objective, delta, box
+    )
 
 
 def fit_sigmoid(

@@ -140,7 +140,7 @@ def _separable_grid_argmin(prob: _Problem, axes: list[np.ndarray], W: np.ndarray
     columns (n, G_1 G_2).
     """
     F = []
-    for (k, u, s) in sorted(prob.terms, key=lambda t: t[0]):
+    for k, u, s in sorted(prob.terms, key=lambda t: t[0]):
         f = s * np.exp(axes[k][:, None] * u[None, :])  # (G_k, n)
         f = f - f.mean(axis=1, keepdims=True)  # centring and scaling leave the fit unchanged
         sc = np.max(np.abs(f), axis=1, keepdims=True)
@@ -166,7 +166,13 @@ def _separable_grid_argmin(prob: _Problem, axes: list[np.ndarray], W: np.ndarray
         b = w.shape[0]
         S12 = (w @ K).reshape(b, G1, G2) - m1[:, :, None] * m2[:, None, :] * inv[:, :, None]
         sse = _nnls_core(
-            yy[:, :, None], sw[:, None, None], r1[:, :, None], S11[:, :, None], r2[:, None, :], S22[:, None, :], S12,
+            yy[:, :, None],
+            sw[:, None, None],
+            r1[:, :, None],
+            S11[:, :, None],
+            r2[:, None, :],
+            S22[:, None, :],
+            S12,
             coef=False,
         )[0]
         out[s0 : s0 + _CHUNK] = np.argmin(sse.reshape(b, -1), axis=1)

@@ -159,22 +159,42 @@ def _refine(x: np.ndarray, w: np.ndarray, y: np.ndarray, z0: np.ndarray, zlo: np
     # strictly inside for trf: nudge a start sitting on a bound
     eps = 1e-12 * (bhi - blo)
     t0 = np.clip(t0, blo + eps, bhi - eps)
-    res = optimize.least_squares(resid, t0, jac=jac, bounds=(blo, bhi), method="trf", x_scale="jac",
-                                 ftol=1e-13, xtol=1e-13, gtol=1e-13, max_nfev=500)
+    res = optimize.least_squares(
+        resid,
+        t0,
+        jac=jac,
+        bounds=(blo, bhi),
+        method="trf",
+        x_scale="jac",
+        ftol=1e-13,
+        xtol=1e-13,
+        gtol=1e-13,
+        max_nfev=500,
+    )
     u, v = res.x[0], res.x[1]
     if u <= v:
         z = res.x[2:]
         f, _, _ = _profile(x, w, y, z, lo, hi)  # the exact linear step at the end point (never worse)
         if f <= f0:
             return z, f
+
     def prof(z):
         return _profile(x, w, y, np.clip(z, zlo, zhi), lo, hi)[0]
 
     scale = (zhi - zlo) / 60.0
     simplex = np.array([z0, z0 + [scale[0], 0.0], z0 + [0.0, scale[1]]])
-    nm = optimize.minimize(prof, z0, method="Nelder-Mead",
-                           options={"initial_simplex": simplex, "xatol": _XTOL, "fatol": _FTOL * max(f0, 1e-300),
-                                    "maxiter": 4000, "maxfev": 8000})
+    nm = optimize.minimize(
+        prof,
+        z0,
+        method="Nelder-Mead",
+        options={
+            "initial_simplex": simplex,
+            "xatol": _XTOL,
+            "fatol": _FTOL * max(f0, 1e-300),
+            "maxiter": 4000,
+            "maxfev": 8000,
+        },
+    )
     z = np.clip(nm.x, zlo, zhi)
     fz = prof(z)
     return (z, fz) if fz <= f0 else (np.asarray(z0, dtype=float), f0)
@@ -246,7 +266,9 @@ def _bound_notes(law: SigmoidLaw, lo: float, hi: float) -> tuple[tuple[str, ...]
     if law.a == 0.0:
         active.append("a = 0")
     if active:
-        notes.append(f"asymptote constraint active: {', '.join(active)} (the data ask for an error band wider than [{lo:g}, {hi:g}])")
+        notes.append(
+            f"asymptote constraint active: {', '.join(active)} (the data ask for an error band wider than [{lo:g}, {hi:g}])"
+        )
     return tuple(active), tuple(notes)
 
 
@@ -273,11 +295,21 @@ def fit_bounded(prob: _Problem, L: np.ndarray, objective: str, delta: float, lo:
     pred = law.predict(L)
     resid = y - pred
     return FitResult(
-        law=law, objective=objective, inputs={"L": L}, y=y, predicted=pred, residuals=resid,
-        sse=float(resid @ resid), objective_value=float(value),
+        law=law,
+        objective=objective,
+        inputs={"L": L},
+        y=y,
+        predicted=pred,
+        residuals=resid,
+        sse=float(resid @ resid),
+        objective_value=float(value),
         search_box={e: (float(b[0]), float(b[1])) for e, b in prob.box.items()},
-        on_edge=edge, active_constraints=active, identified=identified, notes=tuple(notes),
-        delta=delta if objective == "huber_log" else None, band=(float(lo), float(hi)),
+        on_edge=edge,
+        active_constraints=active,
+        identified=identified,
+        notes=tuple(notes),
+        delta=delta if objective == "huber_log" else None,
+        band=(float(lo), float(hi)),
     )
 
 
@@ -302,6 +334,7 @@ def _huber_log(x, y, law: SigmoidLaw, delta: float, lo: float, hi: float, axes):
         def logit(t):
             t = min(max(t, 1e-12), 1 - 1e-12)
             return float(np.log(t / (1 - t)))
+
         p = logit((u - lo) / span)
         q = logit((v - u) / max(hi - u, 1e-300))
         return np.array([p, q, np.log(k), x0])
@@ -322,8 +355,9 @@ def _huber_log(x, y, law: SigmoidLaw, delta: float, lo: float, hi: float, axes):
         starts.append(pack(U[0, g], V[0, g], K.ravel()[g], X0.ravel()[g]))
     best_z, best_f = starts[0], value(starts[0])
     for z0 in starts:
-        res = optimize.minimize(value, z0, method="Nelder-Mead",
-                                options={"xatol": 1e-10, "fatol": 1e-16, "maxiter": 20000, "maxfev": 40000})
+        res = optimize.minimize(
+            value, z0, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-16, "maxiter": 20000, "maxfev": 40000}
+        )
         if res.fun < best_f:
             best_z, best_f = res.x, float(res.fun)
     u, v, k, x0 = unpack(best_z)
@@ -361,7 +395,7 @@ def fit_bounded_batch(fit: FitResult, W: np.ndarray, Y: np.ndarray, grid_points:
     for b in range(W.shape[0]):
         z, _ = _refine(x, W[b], Y[b], np.array([np.log(K.ravel()[g[b]]), X0.ravel()[g[b]]]), zlo, zhi, lo, hi)
         k, x0 = float(np.exp(z[0])), float(z[1])
-        _, u, v = _bounded_lsq(_logistic(k * (x - x0))[None, :], W[b:b + 1], Y[b:b + 1], lo, hi)
+        _, u, v = _bounded_lsq(_logistic(k * (x - x0))[None, :], W[b : b + 1], Y[b : b + 1], lo, hi)
         u, v = float(u[0, 0]), float(v[0, 0])
         for n, val in zip(SigmoidLaw.names, (u, v - u, k, x0)):
             out[n][b] = val

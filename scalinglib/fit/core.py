@@ -94,8 +94,12 @@ def _solve_vp(prob: _Problem, box=None):
     operations.
     """
     box = box or prob.box
-    if (len(prob.exps) == 1 and box[prob.exps[0]][0] >= 0 and len(prob.terms) <= 2
-            and len({sign for _, _, sign in prob.terms}) == 1):
+    if (
+        len(prob.exps) == 1
+        and box[prob.exps[0]][0] >= 0
+        and len(prob.terms) <= 2
+        and len({sign for _, _, sign in prob.terms}) == 1
+    ):
         return _solve_vp1(prob, box)
     return _solve_vp_generic(prob, box)
 
@@ -125,7 +129,7 @@ def _solve_vp_generic(prob: _Problem, box):
         xs = np.array([o[0] for o in out])
         fs, coefs = _solve_at(prob, xs)
     j = int(np.argmin(fs))
-    x, f, coef = xs[j], fs[j:j + 1], coefs[j:j + 1]
+    x, f, coef = xs[j], fs[j : j + 1], coefs[j : j + 1]
     return x, coef[0], float(f[0]), _edge(prob.exps, x, axes)
 
 
@@ -145,5 +149,5 @@ def _solve_vp1(prob: _Problem, box):
         hi = axis[np.minimum(idx + 1, axis.size - 1)]
         xs, fs, coefs = _refine_1d(one.solve, lo, hi, axis[idx], yy=one.yy)
     j = int(np.argmin(fs))
-    x = xs[j:j + 1]
+    x = xs[j : j + 1]
     return x, coefs[j], float(fs[j]), _edge(prob.exps, x, [axis])

@@ -47,8 +47,12 @@ _LOSS_LAWS = ("overtraining", "compute", "chinchilla")
 def _floor_notes(name: str, E: float, y: np.ndarray) -> tuple[str, ...]:
     """A note when a loss law's irreducible loss E lies above the smallest observed loss."""
     if name in _LOSS_LAWS and E > float(np.min(y)):
-        return ((f"E = {E:.4g} is above the smallest observed loss ({float(np.min(y)):.4g}): the law cannot "
-                 "reach that run's loss; treat E and extrapolations with suspicion"),)
+        return (
+            (
+                f"E = {E:.4g} is above the smallest observed loss ({float(np.min(y)):.4g}): the law cannot "
+                "reach that run's loss; treat E and extrapolations with suspicion"
+            ),
+        )
     return ()
 
 

@@ -46,10 +46,10 @@ def _huber_eval(prob: _Problem, Z: np.ndarray, W: np.ndarray, logY: np.ndarray, 
 def _huber_eval_raw(prob, Z, W, logY, delta, order):
     q = len(prob.exps)
     p = Z.shape[1] - 1 - q
-    e = Z[:, 1 + p:]
+    e = Z[:, 1 + p :]
     F, dF = prob.jet(e)  # (B, n, p), (B, n, p, q)
     with np.errstate(all="ignore"):
-        c = np.exp(Z[:, 1:1 + p])
+        c = np.exp(Z[:, 1 : 1 + p])
         cF = [c[:, j, None] * F[:, :, j] for j in range(p)]
         f = Z[:, :1] + sum(cF)
         bad = ~np.all(np.isfinite(f) & (f > 0), axis=1)
@@ -136,7 +136,9 @@ def _huber_newton(prob: _Problem, Z0: np.ndarray, W: np.ndarray, logY: np.ndarra
         ok = np.isfinite(slope) & (slope < 0)
         d = np.where(ok[:, None], d, 0.0)
         zn = za + d
-        converged = ok & ((gain <= _GAIN_TOL * np.abs(fa)) | np.all(np.abs(d) <= _STEP_TOL * (1.0 + np.abs(za)), axis=1))
+        converged = ok & (
+            (gain <= _GAIN_TOL * np.abs(fa)) | np.all(np.abs(d) <= _STEP_TOL * (1.0 + np.abs(za)), axis=1)
+        )
         fn, gn, Hn = _huber_eval(prob, zn, Wa, La, delta)
         better = ok & (fn < fa)
         za = np.where(better[:, None], zn, za)

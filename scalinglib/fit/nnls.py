@@ -109,7 +109,9 @@ def _weighted_nnls(F: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.concatenate([intercept[..., None], coef], axis=-1)
 
 
-def _profile_columns(Fs: list[np.ndarray], scale: list[np.ndarray], y: np.ndarray, resid: bool = False, exact: bool = True):
+def _profile_columns(
+    Fs: list[np.ndarray], scale: list[np.ndarray], y: np.ndarray, resid: bool = False, exact: bool = True
+):
     """Unweighted exact NNLS for scaled columns given separately (one data set, many exponents).
 
     ``Fs`` are the columns, transposed to (n, G) (sums over n then run along

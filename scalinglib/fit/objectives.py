@@ -83,7 +83,9 @@ def huber_log_objective(law: ChinchillaLaw | OvertrainingLaw, x1, x2, y, delta: 
 _HUBER_RUNS = 10
 
 
-def _huber_descent(terms: tuple[Term, ...], logy: np.ndarray, delta: float, z0: np.ndarray, w: np.ndarray | None = None):
+def _huber_descent(
+    terms: tuple[Term, ...], logy: np.ndarray, delta: float, z0: np.ndarray, w: np.ndarray | None = None
+):
     r"""One BFGS descent of the Approach-3 objective from ``z0``; returns (z, value), never worse than z0.
 
     z = (intercept, log of the positive coefficients, exponents); the law is
@@ -249,7 +251,9 @@ def refine_huber_log_batch(law: Law, inputs: dict, Y, delta: float = 1e-3, weigh
     return dict(zip(type(law).names, Z.T.copy()))
 
 
-def _huber_log(prob: _Problem, inputs: dict[str, np.ndarray], lsq: FitResult, delta: float, starts: np.ndarray) -> FitResult:
+def _huber_log(
+    prob: _Problem, inputs: dict[str, np.ndarray], lsq: FitResult, delta: float, starts: np.ndarray
+) -> FitResult:
     r"""Minimise sum_i Huber_delta(log y_i - log f(x_i; theta)) by BFGS from many starts.
 
     ``starts`` are (n_starts, n_params) in the natural parametrisation; the
@@ -298,6 +302,17 @@ def _huber_log(prob: _Problem, inputs: dict[str, np.ndarray], lsq: FitResult, de
         if not lo <= e <= hi:
             notes += (f"exponent {e_name} = {e:.4g} lies outside the least-squares search box [{lo:g}, {hi:g}]",)
     return _finish(
-        name, law, "huber_log", inputs, y, pred, {}, (), (), identified,
-        notes, best_f, delta=delta,
+        name,
+        law,
+        "huber_log",
+        inputs,
+        y,
+        pred,
+        {},
+        (),
+        (),
+        identified,
+        notes,
+        best_f,
+        delta=delta,
     )

@@ -53,8 +53,17 @@ class _OneExponent:
         ybar = float(np.add.reduce(y)) / y.size
         yc = y - ybar
         signs = [s for _, _, s in prob.terms]  # all of one sign (see _solve_vp)
-        return cls(U, U - umax[:, None], umax, np.array(signs), yc, ybar, float(yc @ yc),
-                   _TINY * max(1.0, float(y.size)), signs[0] < 0)
+        return cls(
+            U,
+            U - umax[:, None],
+            umax,
+            np.array(signs),
+            yc,
+            ybar,
+            float(yc @ yc),
+            _TINY * max(1.0, float(y.size)),
+            signs[0] < 0,
+        )
 
     def _moments(self, e: np.ndarray):
         """Centred columns Fc (p, n, G), means Fm (p, G), r = s Fc' yc (p, G), squared norms (p, G), S12 (G,)."""
@@ -128,8 +137,9 @@ class _OneExponent:
         sse = np.einsum("nb,nb->b", res, res)
         coef = None
         if want_coef:
-            coef = np.concatenate([(self.ybar - np.einsum("pb,pb->b", cs, Fm))[None, :],
-                                   c * np.exp(self.umax[:, None] * -e)]).T
+            coef = np.concatenate(
+                [(self.ybar - np.einsum("pb,pb->b", cs, Fm))[None, :], c * np.exp(self.umax[:, None] * -e)]
+            ).T
         if not grad:
             return sse, coef
         dfit = np.einsum("pb,pnb->nb", cs, Fc * self.V[:, :, None]) + self.V.T @ (cs * Fm)

@@ -171,26 +171,59 @@ _EXP = np.exp([0.0, 5.0, 10.0, 15.0, 20.0, 25.0])
 
 SPECS: dict[str, LawSpec] = {
     "overtraining": LawSpec(
-        "overtraining", OvertrainingLaw, ("C", "M"), ("eta",), ("a", "b"), _overtraining_terms,
+        "overtraining",
+        OvertrainingLaw,
+        ("C", "M"),
+        ("eta",),
+        ("a", "b"),
+        _overtraining_terms,
         ((0.5, 1.0, 2.0), (1.0, 10.0, 100.0), (1.0, 10.0, 100.0), (0.05, 0.1, 0.2, 0.4)),
     ),
     "compute": LawSpec(
-        "compute", ComputeLaw, ("C",), ("eta",), ("lambda",), lambda C: ((0, -np.log(C), 1.0),),
+        "compute",
+        ComputeLaw,
+        ("C",),
+        ("eta",),
+        ("lambda",),
+        lambda C: ((0, -np.log(C), 1.0),),
         ((0.5, 1.0, 2.0), (1.0, 10.0, 100.0, 1000.0), (0.05, 0.1, 0.2, 0.4)),
     ),
     "error": LawSpec(
-        "error", ErrorLaw, ("L",), ("gamma",), ("k",), lambda L: ((0, -np.asarray(L, dtype=float), -1.0),),
+        "error",
+        ErrorLaw,
+        ("L",),
+        ("gamma",),
+        ("k",),
+        lambda L: ((0, -np.asarray(L, dtype=float), -1.0),),
         ((0.5, 0.75, 1.0), (0.1, 1.0, 10.0), (0.5, 1.0, 2.0, 4.0)),
     ),
     # Hoffmann et al.'s Approach-3 grid, thinned: E, A, B, alpha, beta
     "chinchilla": LawSpec(
-        "chinchilla", ChinchillaLaw, ("N", "D"), ("alpha", "beta"), ("A", "B"),
+        "chinchilla",
+        ChinchillaLaw,
+        ("N", "D"),
+        ("alpha", "beta"),
+        ("A", "B"),
         lambda N, D: ((0, -np.log(N), 1.0), (1, -np.log(D), 1.0)),
-        (tuple(np.exp([-1.0, 0.0, 1.0])), tuple(_EXP), tuple(_EXP), (0.0, 0.5, 1.0, 1.5, 2.0), (0.0, 0.5, 1.0, 1.5, 2.0)),
+        (
+            tuple(np.exp([-1.0, 0.0, 1.0])),
+            tuple(_EXP),
+            tuple(_EXP),
+            (0.0, 0.5, 1.0, 1.5, 2.0),
+            (0.0, 0.5, 1.0, 1.5, 2.0),
+        ),
     ),
     # Err(x) = b + a sigma(k (x - x0)): one non-power column, box from the data
     "sigmoid": LawSpec(
-        "sigmoid", SigmoidLaw, ("L",), ("k", "x0"), ("a",), lambda L: (), (), basis=sigmoid_basis, box_of=sigmoid_box,
+        "sigmoid",
+        SigmoidLaw,
+        ("L",),
+        ("k", "x0"),
+        ("a",),
+        lambda L: (),
+        (),
+        basis=sigmoid_basis,
+        box_of=sigmoid_box,
     ),
 }
 
@@ -311,4 +344,3 @@ def problem(kind: str, inputs: dict[str, np.ndarray], y: np.ndarray, box=None) -
         return _Problem(kind, spec.exponents, y, box or spec.box_of(*xs), (), spec.basis(*xs))
     terms = spec.terms(*xs)
     return _Problem(kind, spec.exponents, y, box or spec.box, terms)
-

@@ -285,13 +285,19 @@ def load_fit(path: str | os.PathLike) -> SavedFit:
         return _from_document(doc, rd)
     except SavedFitError:
         raise
-    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:  # a safety net for shapes not foreseen
+    except (
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        OverflowError,
+    ) as exc:  # a safety net for shapes not foreseen
         raise rd.fail(f"not a valid saved fit: {' '.join(str(exc).split())}") from None
 
 
 def _from_document(doc: Any, rd: _Reader) -> SavedFit:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise rd.fail(f"not a saved fit (no \"format\": \"{FORMAT}\" field)")
+        raise rd.fail(f'not a saved fit (no "format": "{FORMAT}" field)')
     version = rd.get(doc, "format_version", "", (int,))
     if version > FORMAT_VERSION:
         raise rd.fail(
@@ -333,7 +339,9 @@ def _from_document(doc: Any, rd: _Reader) -> SavedFit:
     runs = rd.get(doc, "runs", "", (dict,))
     inputs_raw = rd.get(runs, "inputs", "runs.", (dict,))
     if set(inputs_raw) != set(spec.inputs):
-        raise rd.fail(f"not a valid saved fit: runs.inputs has {sorted(inputs_raw)}, the {kind} law needs {list(spec.inputs)}")
+        raise rd.fail(
+            f"not a valid saved fit: runs.inputs has {sorted(inputs_raw)}, the {kind} law needs {list(spec.inputs)}"
+        )
     inputs = {k: rd.array(inputs_raw[k], f"runs.inputs[{k!r}]") for k in spec.inputs}
     y = rd.array(rd.get(runs, "y", "runs.", (list,)), "runs.y")
     predicted = rd.array(rd.get(runs, "predicted", "runs.", (list,)), "runs.predicted")
@@ -349,7 +357,9 @@ def _from_document(doc: Any, rd: _Reader) -> SavedFit:
 
     diag = rd.get(doc, "diagnostics", "", (dict,))
     sse = rd.number(rd.get(diag, "sse", "diagnostics.", (int, float)), "diagnostics.sse")
-    objective_value = rd.number(rd.get(diag, "objective_value", "diagnostics.", (int, float)), "diagnostics.objective_value")
+    objective_value = rd.number(
+        rd.get(diag, "objective_value", "diagnostics.", (int, float)), "diagnostics.objective_value"
+    )
     on_edge = tuple(str(s) for s in rd.get(diag, "on_edge", "diagnostics.", (list,)))
     active = tuple(str(s) for s in rd.get(diag, "active_constraints", "diagnostics.", (list,)))
     identified = rd.get(diag, "identified", "diagnostics.", (bool,))
@@ -420,7 +430,5 @@ def _bootstrap_from(b: dict, cls: Any, rd: _Reader):
             raise rd.fail(f"not a valid saved fit: bootstrap.{key} must be a count")
         counts[key] = v
     notes = tuple(str(s) for s in b.get("notes", []) or [])
-    boot = Bootstrap(
-        law=cls.__name__, method=method, seed=seed, point=point, samples=samples, notes=notes, **counts
-    )
+    boot = Bootstrap(law=cls.__name__, method=method, seed=seed, point=point, samples=samples, notes=notes, **counts)
     return boot, level
