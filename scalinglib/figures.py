@@ -1,14 +1,16 @@
-"""Ready-made figures of a fit, a forecast and a plan, in the book's style (:mod:`scalinglib.plotting`).
+"""Ready-made figures of fits, forecasts, plans and recommendations (book style, :mod:`scalinglib.plotting`).
 
 These are the figures a user would otherwise draw by hand after ``scalinglib fit``,
-``predict`` and ``plan`` (their ``--plot FILE`` option calls them):
+``predict``, ``plan`` and ``design`` (their ``--plot FILE`` option calls them):
 
 * :func:`fit_figure`: the runs and the fitted law, loss against compute with one curve
   per token multiplier M (error against loss for the error law), the fitted region shaded;
 * :func:`forecast_figure`: the same with the targets and their intervals, and a second
   panel for the error chained through the error law;
 * :func:`plan_figure`: the iso-loss curve of the target in the (N, D) plane, the chosen
-  N and D, the fitted runs and their range of M.
+  N and D, the fitted runs and their range of M;
+* :func:`design_figure`: a recommendation of ``scalinglib design`` (:mod:`scalinglib.design`),
+  the ranked candidates in the (C, M) plane and the interval width against the FLOPs spent.
 
 Each returns a :class:`matplotlib.figure.Figure`; importing this module imports matplotlib.
 """
@@ -26,10 +28,11 @@ from .fit.problem import spec_of
 from .forecast import run_sizes
 
 if TYPE_CHECKING:
+    from .design import Design
     from .forecast import Forecast
     from .planning import Plan
 
-__all__ = ["fit_figure", "forecast_figure", "plan_figure"]
+__all__ = ["design_figure", "fit_figure", "forecast_figure", "plan_figure"]
 
 #: At most this many M curves are drawn (spread over the range of M).
 MAX_CURVES = 8
@@ -243,4 +246,41 @@ def plan_figure(plan: Plan, law, result: FitResult):
         ax.set_ylim(Ds.min() / 5, Ds.max() * 20)
         ax.set_title(f"plan for loss {plan.target_loss:.4g}: {_title(result)}", fontsize=9)
         ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def design_figure(N, D, target: tuple[float, float], design: Design, top: int = 10):
+    """Figure of a recommendation: left, the runs, the candidates (best ``top`` ranked by number)
+    and the target in the (C, M) plane; right, the expected interval width against the
+    FLOPs spent on the greedy set. Returns the matplotlib Figure."""
+    N, D = np.asarray(N, float), np.asarray(D, float)
+    rk = design.first
+    t = rk.table
+    with pl.style():
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(9.5, 3.8))
+        ax.scatter(t["C"], t["M"], s=18, color="0.75", label="candidates")
+        best = t.head(top)
+        ax.scatter(best["C"], best["M"], s=30, color="C0", label=f"best {len(best)} (by rank)")
+        for _, r in best.iterrows():
+            ax.annotate(
+                str(int(r["rank"])), (r["C"], r["M"]), xytext=(3, 3), textcoords="offset points", fontsize=8, color="C0"
+            )
+        ax.scatter(6 * N * D, D / N, marker="x", color="k", label="your runs")
+        Nt, Dt = target
+        ax.scatter([6 * Nt * Dt], [Dt / Nt], marker="*", s=150, color="C3", label="target")
+        pl.log_axes(ax, "training FLOPs C", "tokens per parameter M")
+        ax.legend(fontsize=8, loc="best")
+        ax.set_title(f"ranking ({rk.criterion.replace('_', ' ')}, {rk.method})")
+        p = design.picks
+        if len(p):
+            x = np.concatenate([[0.0], p["cumulative_C"].to_numpy()])
+            w = np.concatenate([[design.width_now], p["width_after"].to_numpy()])
+            ok = np.isfinite(w)
+            bx.plot(x[ok][x[ok] > 0], w[ok][x[ok] > 0], "o-", color="C0")
+            if ok[0]:
+                bx.axhline(w[0], color="0.5", ls="--", label="with your runs only")
+                bx.legend(fontsize=8)
+        pl.log_axes(bx, "FLOPs spent on new runs", f"expected {100 * rk.level:g}% interval width ({rk.units})")
+        bx.set_title("greedy set within the budget")
+        fig.tight_layout()
     return fig

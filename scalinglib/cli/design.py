@@ -195,9 +195,9 @@ def _cmd_design(args: argparse.Namespace) -> int:
     fit = rank.fit
     t = rank.table
     if args.plot:
-        from ..design import plot_design
+        from ..figures import design_figure
 
-        fig = plot_design(N, D, tuple(args.target), design, top=args.top)
+        fig = design_figure(N, D, tuple(args.target), design, top=args.top)
         fig.savefig(args.plot, dpi=120)
     if args.json:
         _emit_json(
