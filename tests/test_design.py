@@ -207,6 +207,39 @@ def test_cli_design_error_fit_reports_error_units(runs_csv, capsys):
     assert 0 < out["width_now"] < 1
 
 
+def _design_error_fit(runs_csv, error_fit, capsys) -> tuple[int, dict | str]:
+    argv = ["design", str(runs_csv), "--law", "overtraining", "--target", "1.44e9", "9.2e11", "--budget", "2e19"]
+    code = main([*argv, "--error-fit", str(error_fit), "--json"])
+    out = capsys.readouterr()
+    return code, (json.loads(out.out) if code == 0 else out.err)
+
+
+def test_cli_design_error_fit_takes_a_saved_error_law_fit_with_the_ranking_of_its_csv(runs_csv, tmp_path, capsys):
+    saved = tmp_path / "err_fit.json"
+    assert main(["fit", str(runs_csv), "--law", "error", "--save", str(saved)]) == 0
+    capsys.readouterr()
+    no_ext = tmp_path / "err_fit"  # recognised by its content
+    no_ext.write_bytes(saved.read_bytes())
+    code, from_csv = _design_error_fit(runs_csv, runs_csv, capsys)
+    assert code == 0 and from_csv["error_fit"]["how"] == "fitted to its loss and error columns"
+    for path in (saved, no_ext):
+        code, from_saved = _design_error_fit(runs_csv, path, capsys)
+        assert code == 0 and from_saved["units"] == "error"
+        assert from_saved["error_fit"] == {**from_csv["error_fit"], "file": str(path), "how": "saved fit"}
+        assert from_saved["width_now"] == from_csv["width_now"]
+        assert from_saved["ranking"] == from_csv["ranking"] and from_saved["design"] == from_csv["design"]
+
+
+@pytest.mark.parametrize(("law", "message"), [("overtraining", "saved fit of a loss law"), ("sigmoid", "sigmoid law")])
+def test_cli_design_refuses_a_saved_fit_of_another_law_as_error_fit(runs_csv, tmp_path, capsys, law, message):
+    saved = tmp_path / f"{law}.json"
+    assert main(["fit", str(runs_csv), "--law", law, "--save", str(saved)]) == 0
+    capsys.readouterr()
+    code, err = _design_error_fit(runs_csv, saved, capsys)
+    assert code == 2
+    assert str(saved) in err and message in err and "scalinglib fit --law error --save" in err
+
+
 def test_cli_design_bad_candidates_exit_2_with_a_message(runs_csv, tmp_path, capsys):
     bad = tmp_path / "cand.csv"
     bad.write_text("N,D\n1e8,2e9\n1e9,1e11\n")

@@ -6,6 +6,7 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .core import (
     PROG,
@@ -15,6 +16,9 @@ from .core import (
     _format_table,
     _one_line,
 )
+
+if TYPE_CHECKING:
+    from ..fit import FitResult
 
 #: Multipliers of the default candidate grid (the testbed's).
 DEFAULT_MS = (5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0)
@@ -53,9 +57,10 @@ def _add_design_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
     )
     p.add_argument(
         "--error-fit",
-        metavar="ERR.csv",
+        metavar="ERR.json|ERR.csv",
         default=None,
-        help="runs with loss and error columns: fit Err(L) and rank by the interval of the target's error",
+        help="rank by the interval of the target's error through Err(L): an error-law fit saved by "
+        "`scalinglib fit --law error --save` (a JSON file), or a CSV of runs with loss and error columns to fit it to",
     )
     p.add_argument(
         "--method",
@@ -96,6 +101,47 @@ def _add_design_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
     return p
 
 
+def _is_saved_fit(path: str) -> bool:
+    """Whether ``--error-fit`` names a saved fit (a ``.json`` file, or a file whose text opens with ``{``)
+    rather than a CSV of runs."""
+    p = Path(path)
+    if p.suffix.lower() in (".json", ".csv"):
+        return p.suffix.lower() == ".json"
+    try:
+        with p.open("rb") as f:
+            head = f.read(256)
+    except OSError:  # the CSV reader names the file and the problem
+        return False
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+
+
+def _error_fit(args: argparse.Namespace) -> tuple[FitResult, str]:
+    """The error law of ``--error-fit`` and how it was obtained: loaded from a saved fit of the
+    error law (a saved loss-law or sigmoid fit is refused, naming the file), or fitted to a CSV."""
+    from ..fit import FitError
+    from .core import _fit_runs, _load_saved
+
+    path = args.error_fit
+    if _is_saved_fit(path):
+        saved = _load_saved(path)
+        if saved.kind == "error":
+            return saved.result, "saved fit"
+        if saved.kind == "sigmoid":
+            raise FitError(
+                f"{path}: --error-fit of design needs a fit of the error law Err(L) = epsilon - k exp(-gamma L) "
+                "(`scalinglib fit --law error --save`); this is a fit of the sigmoid law, which design does not take"
+            )
+        raise FitError(
+            f"{path}: this is a saved fit of a loss law ({saved.kind}), not of the error law; --error-fit needs "
+            "a fit saved by `scalinglib fit --law error --save`, or a CSV of runs with loss and error columns "
+            "(the loss law is fitted to RUNS.csv)"
+        )
+    from ..userdata import load_error_runs
+
+    runs = load_error_runs(args.csv, path, loss_col=args.loss_col, err_col=args.err_col)
+    return _fit_runs(runs, "lsq"), "fitted to its loss and error columns"
+
+
 def _num(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
@@ -112,7 +158,7 @@ def _cmd_design(args: argparse.Namespace) -> int:
         parse_grid,
         rank_candidates,
     )
-    from .core import _fit_runs, _load_fit_runs, _run_capturing
+    from .core import _load_fit_runs, _run_capturing
 
     runs = _load_fit_runs(args)
     if "N" in runs.data:
@@ -122,13 +168,7 @@ def _cmd_design(args: argparse.Namespace) -> int:
         N = np.sqrt(C / (6 * M))
         D = M * N
     L = runs.data["L"]
-    error_fit = None
-    if args.error_fit is not None:
-        from ..userdata import load_error_runs
-
-        error_fit = _fit_runs(
-            load_error_runs(args.csv, args.error_fit, loss_col=args.loss_col, err_col=args.err_col), "lsq"
-        )
+    error_fit, error_how = _error_fit(args) if args.error_fit is not None else (None, "")
     try:
         if args.candidates is None:
             cN, cD = candidate_grid(np.unique(N), DEFAULT_MS)
@@ -224,6 +264,13 @@ def _cmd_design(args: argparse.Namespace) -> int:
                     "n_runs": fit.n_runs,
                     "file": str(runs.file),
                 },
+                "error_fit": None
+                if error_fit is None
+                else {
+                    "file": str(args.error_fit),
+                    "how": error_how,
+                    "params": {k: float(v) for k, v in error_fit.params.items()},
+                },
                 "candidates": source,
                 "width_now": _num(rank.width_now),
                 "ranking": [
@@ -245,6 +292,15 @@ def _cmd_design(args: argparse.Namespace) -> int:
         "law:       "
         + ", ".join(f"{k} = {v:.4g}" for k, v in fit.law.params.items())
         + f"; sigma = {fit.sigma:.3g} ({fit.sigma_source})",
+        *(
+            [
+                "error law: "
+                + ", ".join(f"{k} = {v:.4g}" for k, v in error_fit.params.items())
+                + f"; {args.error_fit} ({error_how})"
+            ]
+            if error_fit is not None
+            else []
+        ),
         f"target:    N = {Nt:.4g}, D = {Dt:.4g} (M = {Dt / Nt:.4g}, C = {6 * Nt * Dt:.4g}); predicted loss {float(fit.law.predict(6 * Nt * Dt, Dt / Nt)):.4f}",
         f"now:       expected {100 * level:g}% interval width of the target's {rank.units}: {rank.width_now:.4g}",
         f"ranking:   {len(t)} candidates ({source}), {rank.method} method, narrowing {rank.criterion.replace('_', ' ')}",
