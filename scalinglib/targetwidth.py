@@ -86,7 +86,11 @@ _P = 4  # parameters of the over-training law
 
 
 class DesignError(ValueError):
-    """Bad input to the recommender (candidates, budget, target, runs)."""
+    """Bad input to the recommender (candidates, budget, target, runs).
+
+    Defined here, the module every part of the recommender builds on; importable from
+    :mod:`scalinglib.design` and raised by :mod:`scalinglib.candidates` too.
+    """
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,15 @@ def test_import_scalinglib_imports_no_pandas_or_scipy():
 
 
 @pytest.mark.parametrize(
-    "argv", [["--help"], ["fit", "--help"], ["plan", "--help"], ["reproduce", "--help"], ["predict", "--help"]]
+    "argv",
+    [
+        ["--help"],
+        ["fit", "--help"],
+        ["plan", "--help"],
+        ["reproduce", "--help"],
+        ["predict", "--help"],
+        ["design", "--help"],
+    ],
 )
 def test_cli_help_imports_no_pandas_or_scipy(argv):
     code = (
