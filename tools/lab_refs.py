@@ -22,16 +22,25 @@ book is unchanged by it:
   the book numbers it (chapter number from ``_toc.yml``'s numbered parts, then the
   exercise's position in its chapter).
 
+A role with a line break between its text and its ``<target>`` (a ``{term}`` wrapped
+over two lines) is joined onto one line: jupyterlab-myst does not parse it as one role
+and shows ``relative error <relative error>``.
+
 Only targets on another page are rewritten (a chapter's own equations and exercises
 resolve in JupyterLab); a ``{ref}`` with text of its own (``{ref}`method page <approach-3>```)
 is left alone.  An ``{eq}`` to an equation of a numbered chapter is an error (its number
-depends on Sphinx's section numbering, not reproduced here).  Citations (``{cite}``),
-glossary terms and ``{doc}`` links are not touched: see the README's JupyterLab section.
+depends on Sphinx's section numbering, not reproduced here).  Citations (``{cite}``)
+and glossary terms are not touched: see the README's JupyterLab section.  A
+``{doc}`text <target>``` becomes a markdown link ``[text](target.ipynb)`` (or ``.md``)
+relative to the chapter: myst-parser turns a link to a source file into the same internal
+link as ``{doc}``, and JupyterLab opens the file (jupyterlab-myst makes a ``{doc}`` link
+point at the target without its suffix, a file that does not exist).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -45,6 +54,8 @@ _EXERCISE = re.compile(r"^(?::{3,}|`{3,})\{exercise(?:-start)?\}[^\n]*\n((?:[ \t
 _LABEL_OPT = re.compile(r"^[ \t]*:label:[ \t]*(\S+)", re.MULTILINE)
 _ROLE = re.compile(r"\{(?P<role>eq|ref)\}`(?:(?P<text>[^`<]*?)\s*<(?P<target>[^`>]+)>|(?P<bare>[^`<>]+))`")
 _EXERCISE_TEXT = re.compile(r"Exercise \d+(?:\.\d+)*")
+_SPLIT_ROLE = re.compile(r"\{[a-z][\w:-]*\}`[^`<]*\n[^`<]*<[^`>]+>`")
+_DOC = re.compile(r"\{doc\}`(?P<text>[^`<]*?)\s*<(?P<target>[^`>]+)>`")
 
 
 def _markdown(path: Path) -> str:
@@ -104,7 +115,19 @@ def rewrite(source: str, here: Path, equations: dict, exercises: dict) -> tuple[
             return f"{{ref}}`{exercises[target][1]} <{target}>`"
         return m.group(0)
 
-    return _ROLE.sub(sub, source), errors
+    def link(m: re.Match) -> str:
+        page = (here.parent / m["target"].strip()).resolve()
+        found = [p for p in (page.with_suffix(".ipynb"), page.with_suffix(".md")) if p.exists()]
+        if not found or not m["text"].strip():
+            errors.append(f"{m.group(0)!r}: no such page, or no text: left alone")
+            return m.group(0)
+        rel = Path(os.path.relpath(found[0], here.parent)).as_posix()
+        return f"[{' '.join(m['text'].split())}]({rel})"
+
+    def join(m: re.Match) -> str:
+        return re.sub(r"[ \t]*\n[ \t]*", " ", m.group(0))
+
+    return _DOC.sub(link, _ROLE.sub(sub, _SPLIT_ROLE.sub(join, source))), errors
 
 
 def convert(path: Path, check: bool = False) -> bool:
